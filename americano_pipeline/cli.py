@@ -1,0 +1,156 @@
+"""The `americano` command: manage the embedded database, seed synthetic data, run the demo.
+
+Why a CLI beside Dagster: setting up the source database is not an asset of the pipeline (it stands in for
+the study app), and it must work, with one-line errors, before any Dagster instance exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+
+from americano_pipeline import settings
+
+
+def _non_negative(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return int(text)
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="americano", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = commands.add_parser("db", help="manage the embedded PostgreSQL cluster under data/postgres")
+    db.add_argument("action", choices=["start", "stop", "status", "reset", "url"])
+
+    seed = commands.add_parser("seed", help="fill the source database with synthetic study data")
+    seed.add_argument("--users", type=_positive, default=1, help="study participants (default 1)")
+    seed.add_argument("--days", type=_positive, default=150, help="days of history (default 150)")
+    seed.add_argument("--events-per-day", type=_positive, default=30, help="mean events per user-day (default 30)")
+    seed.add_argument("--seed", type=_non_negative, default=42, help="random seed (default 42)")
+    seed.add_argument("--end-date", type=_iso_date, default=None, help="last day of data (default yesterday, UTC)")
+    seed.add_argument("--reset", action="store_true", help="replace existing study data")
+
+    commands.add_parser("demo", help="start the database, seed it if empty, run the pipeline, print a summary")
+    return parser
+
+
+def _cluster():
+    from americano_pipeline.demo.cluster import ClusterError, LocalCluster
+
+    if settings.external_database_url():
+        raise ClusterError("AMERICANO_DATABASE_URL is set, so the embedded cluster is not used; "
+                           "unset it to manage the local cluster")
+    return LocalCluster.default()
+
+
+def _db(action: str) -> None:
+    from americano_pipeline.database import connect, database_url, describe
+    from americano_pipeline.demo.seeding import ensure_schema
+
+    if action == "url":
+        print(database_url())
+        return
+    cluster = _cluster()
+    if action == "start":
+        started = cluster.start()
+        with connect(cluster.url()) as conn:
+            applied = ensure_schema(conn)
+        print(f"PostgreSQL {'started' if started else 'already running'} at {describe(cluster.url())} "
+              f"(data {cluster.pgdata}){'; schema created' if applied else ''}")
+    elif action == "stop":
+        print("PostgreSQL stopped" if cluster.stop() else "PostgreSQL was not running")
+    elif action == "reset":
+        cluster.reset()
+        print(f"removed the local cluster at {cluster.root}; `americano db start` creates an empty one")
+    else:
+        print(json.dumps(cluster.status(), indent=2))
+
+
+def _database_connection():
+    """Connect as the owner, starting the embedded cluster first when no external URL is configured."""
+    from americano_pipeline.database import connect, database_url
+
+    if not settings.external_database_url():
+        _cluster().start()
+    return connect(database_url())
+
+
+def _seed(args: argparse.Namespace) -> None:
+    from americano_pipeline.demo.seeding import seed
+    from americano_pipeline.demo.synthetic import SeedConfig
+
+    kwargs = {"end_date": args.end_date} if args.end_date else {}
+    config = SeedConfig(users=args.users, days=args.days, events_per_day=args.events_per_day, seed=args.seed, **kwargs)
+    with _database_connection() as conn:
+        report = seed(conn, config, reset=args.reset)
+    _print_counts(report.counts)
+    print(f"loaded {report.counts['behavioral_events']:,} events in {report.seconds:.1f} s "
+          f"({report.events_per_second:,.0f} events/s); ground truth: {report.ground_truth_path}")
+
+
+def _print_counts(counts: dict[str, int]) -> None:
+    width = max(map(len, counts))
+    for table, count in counts.items():
+        print(f"  {table:<{width}}  {count:>12,}")
+
+
+def _demo() -> None:
+    from americano_pipeline.demo.seeding import ensure_schema, row_counts, seed
+    from americano_pipeline.demo.synthetic import SeedConfig
+
+    with _database_connection() as conn:
+        ensure_schema(conn)
+        if not any(row_counts(conn).values()):
+            print("seeding the empty database with the synthetic study (seed 42) ...")
+            seed(conn, SeedConfig())
+        counts = row_counts(conn)
+    print("source database rows:")
+    _print_counts(counts)
+    truth_path = settings.data_dir() / "demo" / "ground_truth.json"
+    if truth_path.exists():
+        print(f"planted ground truth ({truth_path}):")
+        for protocol in json.loads(truth_path.read_text())["protocols"]:
+            print(f"  {protocol['protocolId']}  {protocol['designType']:<17} {protocol['primaryOutcome']:<17} "
+                  f"true effect {protocol['trueEffect']:+5.1f}  {protocol['startDate']} .. {protocol['endDate']}  "
+                  f"changes {', '.join(protocol['phaseChangeDates'])}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from americano_pipeline.database import DatabaseUnavailable
+    from americano_pipeline.demo.cluster import ClusterError
+    from americano_pipeline.demo.seeding import NotEmpty
+
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "db":
+            _db(args.action)
+        elif args.command == "seed":
+            _seed(args)
+        else:
+            _demo()
+    except (DatabaseUnavailable, ClusterError, NotEmpty, ValueError) as exc:
+        print(f"americano: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

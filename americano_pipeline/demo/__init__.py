@@ -1,0 +1,1 @@
+"""The embedded default: a local PostgreSQL cluster the project manages itself, and synthetic study data."""

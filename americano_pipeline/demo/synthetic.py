@@ -1,0 +1,293 @@
+"""Synthetic study behaviour with known ground truth, generated as Arrow tables one user at a time.
+
+Why this shape: the analyses must be checked against effects we planted, on data that looks like a real
+self-experimenter's (daily rhythm, weekday effects, autocorrelated day-to-day variation, context that drives
+outcomes). Everything is vectorized numpy per user, so 10 million events stream into COPY with bounded memory.
+
+Generative model, per user and calendar day d (UTC days):
+  sleep_d        = 7.2 + AR(1)(rho 0.4, sd 0.9) - 0.4 on Fridays/Saturdays
+  engagement_d   = 65 - 4·weekend + AR(1)(0.3, 4) + 2·(sleep_d - 7.2) + effect of an engagement protocol in B
+  performance_d  = 72 + 3·(sleep_d - 7.2) + AR(1)(0.3, 4) + effect of a performance protocol in B
+  minutes_d      = max(10, 45 - 6·weekend + AR(1)(0.3, 6) + effect of a study-minutes protocol in B)
+  sessions_d     = 1 + Poisson(1.6)   (at least one session every day, so daily metrics are never missing)
+Each session s gets engagement_d + N(0, 4), performance_d + N(0, 5), a Dirichlet share of minutes_d (so a
+day's session minutes add up to minutes_d), a start hour around 9, 14 or 20 h, and a mission that completes
+with probability 0.75 + 0.005·(engagement_d - 65). Sessions are event sequences SESSION_STARTED,
+MISSION_STARTED, study events, MISSION_COMPLETED (or VALIDATION_COMPLETED), SESSION_ENDED; SESSION_ENDED's
+eventData carries durationMinutes and engagementScore, from which the warehouse computes the daily metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from americano_pipeline.demo.protocols import REQUIRED_DAYS, Schedule, study_schedules
+
+_ALPHABET = np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
+_MIDDLE_EVENTS = np.array(["CARD_REVIEWED", "VALIDATION_COMPLETED", "SEARCH_PERFORMED", "GRAPH_VIEWED",
+                           "LECTURE_UPLOADED", "RECOMMENDATION_VIEWED", "RECOMMENDATION_CLICKED",
+                           "RECOMMENDATION_DISMISSED", "RECOMMENDATION_RATED"])
+_MIDDLE_PROBS = np.array([0.6, 0.1, 0.08, 0.06, 0.02, 0.06, 0.04, 0.02, 0.02])
+_CONTENT = {"CARD_REVIEWED": "flashcard", "VALIDATION_COMPLETED": "validation", "LECTURE_UPLOADED": "lecture",
+            "MISSION_STARTED": "mission", "MISSION_COMPLETED": "mission"}
+_SCORED = ("CARD_REVIEWED", "VALIDATION_COMPLETED", "MISSION_COMPLETED", "SESSION_ENDED")
+_SESSION_OVERHEAD = 4  # started, mission started, mission/validation completed, ended
+_MEAN_SESSIONS = 2.6
+_EFFECT_TARGETS = ("engagement_score", "mean_performance", "study_minutes")
+
+
+@dataclass(frozen=True)
+class SeedConfig:
+    users: int = 1
+    days: int = 150
+    events_per_day: int = 30
+    seed: int = 42
+    end_date: date = field(default_factory=lambda: datetime.now(timezone.utc).date() - timedelta(days=1))
+
+    def __post_init__(self):
+        if self.users < 1:
+            raise ValueError(f"--users must be at least 1, got {self.users}")
+        if self.days < REQUIRED_DAYS:
+            raise ValueError(f"--days must be at least {REQUIRED_DAYS} to hold the three demo protocols, got {self.days}")
+        if self.events_per_day < 8:
+            raise ValueError(f"--events-per-day must be at least 8 (two minimal sessions), got {self.events_per_day}")
+        if self.seed < 0:
+            raise ValueError(f"--seed must be a non-negative integer, got {self.seed}")
+
+    @property
+    def first_day(self) -> date:
+        return self.end_date - timedelta(days=self.days - 1)
+
+
+def cuids(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` CUID-shaped ids ('c' + 24 lowercase alphanumerics) from ``rng``; collisions are ~36^-24."""
+    body = _ALPHABET[rng.integers(0, 36, size=(n, 24))]
+    raw = np.concatenate([np.full((n, 1), ord("c"), dtype=np.uint8), body], axis=1)
+    return raw.view("S25").ravel().astype(str)
+
+
+def _ar1(rng: np.random.Generator, n: int, rho: float, sd: float) -> np.ndarray:
+    """Stationary AR(1) noise with marginal sd ``sd``: the day-to-day persistence of real behaviour."""
+    shocks = rng.normal(0.0, sd * np.sqrt(1 - rho**2), n)
+    out = np.empty(n)
+    out[0] = rng.normal(0.0, sd)
+    for t in range(1, n):
+        out[t] = rho * out[t - 1] + shocks[t]
+    return out
+
+
+@dataclass(frozen=True)
+class UserData:
+    user_id: str
+    schedules: list[Schedule]
+    protocols: list[dict]
+    phases: list[dict]
+    context: pa.Table
+    events: pa.Table
+
+
+def _phase_of_day(schedules: list[Schedule], days: list[date]):
+    """Per day: (phase label, protocol index, condition) or None outside every protocol."""
+    lookup = {}
+    for index, planned in enumerate(schedules):
+        for phase in planned.phases:
+            for offset in range(phase.days):
+                lookup[phase.start + timedelta(days=offset)] = (phase.label, index, phase.condition)
+    return [lookup.get(day) for day in days]
+
+
+def _timestamps(days: np.ndarray, hours: np.ndarray) -> pa.Array:
+    """UTC millisecond timestamps from day offsets since the epoch and fractional hours."""
+    millis = days.astype(np.int64) * 86_400_000 + np.round(hours * 3_600_000).astype(np.int64)
+    return pa.array(millis, type=pa.timestamp("ms", tz="UTC"))
+
+
+def _context(rng, user_id, epoch_days, sleep, energy) -> pa.Table:
+    n = len(epoch_days)
+    mood_score = energy + rng.normal(0, 1.5, n)
+    mood = np.where(mood_score < 4.5, "LOW", np.where(mood_score > 7, "HIGH", "MEDIUM"))
+    location = rng.choice(["HOME", "LIBRARY", "CAFE", "CAMPUS", "OTHER"], size=n, p=[0.5, 0.2, 0.1, 0.15, 0.05])
+    notes = np.where(rng.random(n) < 0.08, rng.choice(["slept badly", "exam week", "felt focused",
+                                                        "long commute", "good workout"], size=n), None)
+    return pa.table({
+        "id": cuids(rng, n),
+        "userId": np.full(n, user_id),
+        "timestamp": _timestamps(epoch_days, rng.normal(7.5, 0.5, n).clip(5, 11)),
+        "mood": mood,
+        "energyLevel": energy.astype(np.int32),
+        "location": location,
+        "notes": pa.array(notes, type=pa.string()),
+        "sleepHours": np.round(sleep, 2),
+        "sleepQuality": np.clip(np.round(5.5 + 1.5 * (sleep - 7.2) + rng.normal(0, 1, n)), 1, 10).astype(np.int32),
+        "hrvScore": np.clip(np.round(55 + 6 * (sleep - 7.2) + rng.normal(0, 8, n)), 15, 150).astype(np.int32),
+        "restingHeartRate": np.clip(np.round(60 - 1.5 * (sleep - 7.2) + rng.normal(0, 3, n)), 40, 100).astype(np.int32),
+        "activityStrain": np.round(np.clip(10 + rng.normal(0, 3, n), 0, 21), 1),
+    })
+
+
+def _json_objects(pairs: list[tuple[str, pa.Array]]) -> pa.Array:
+    """Vectorized '{"k": v, ...}' strings; a null value drops nothing but renders as JSON null."""
+    parts = [pa.scalar("{")]
+    for i, (key, values) in enumerate(pairs):
+        text = pc.fill_null(pc.cast(values, pa.string()), "null")
+        parts += [pa.scalar(("" if i == 0 else ", ") + f'"{key}": '), text]
+    parts.append(pa.scalar("}"))
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def simulate_user(config: SeedConfig, user_index: int) -> UserData:
+    """All tables' rows for one user: deterministic in (seed, user_index, end_date)."""
+    rng = np.random.default_rng([config.seed, user_index])
+    user_id = str(cuids(rng, 1)[0])
+    n_days = config.days
+    days = [config.first_day + timedelta(days=i) for i in range(n_days)]
+    epoch_days = np.array([(d - date(1970, 1, 1)).days for d in days])
+    weekday = np.array([d.weekday() for d in days])  # Monday = 0
+    weekend = (weekday >= 5).astype(float)
+
+    schedules = study_schedules(config.first_day, rng)
+    in_phase = _phase_of_day(schedules, days)
+    effects = {metric: np.zeros(n_days) for metric in _EFFECT_TARGETS}
+    for i, hit in enumerate(in_phase):
+        if hit and hit[2] == "B":
+            design = schedules[hit[1]].design
+            effects[design.primary_outcome][i] += design.true_effect
+
+    sleep = np.clip(7.2 + _ar1(rng, n_days, 0.4, 0.9) - 0.4 * np.isin(weekday, (4, 5)), 3, 11)
+    energy = np.clip(np.round(5 + 1.2 * (sleep - 7.2) + rng.normal(0, 1.2, n_days)), 1, 10)
+    engagement = 65 - 4 * weekend + _ar1(rng, n_days, 0.3, 4) + 2 * (sleep - 7.2) + effects["engagement_score"]
+    performance = 72 + 3 * (sleep - 7.2) + _ar1(rng, n_days, 0.3, 4) + effects["mean_performance"]
+    minutes = np.maximum(10, 45 - 6 * weekend + _ar1(rng, n_days, 0.3, 6) + effects["study_minutes"])
+    context = _context(rng, user_id, epoch_days, sleep, energy)
+
+    # Sessions
+    n_sessions = 1 + rng.poisson(_MEAN_SESSIONS - 1, n_days)
+    day_of_session = np.repeat(np.arange(n_days), n_sessions)
+    n_s = len(day_of_session)
+    share = rng.gamma(3.0, size=n_s)
+    share /= np.bincount(day_of_session, weights=share)[day_of_session]
+    duration = np.round(minutes[day_of_session] * share, 1)
+    s_engagement = np.clip(engagement[day_of_session] + rng.normal(0, 4, n_s), 0, 100)
+    s_performance = np.clip(performance[day_of_session] + rng.normal(0, 5, n_s), 0, 100)
+    start_hour = np.clip(rng.choice([9.0, 14.0, 20.0], size=n_s) + rng.normal(0, 1.2, n_s), 6, 23.0 - duration / 60)
+    p_complete = np.clip(0.75 + 0.005 * (engagement - 65), 0.3, 0.98)
+    completed = rng.random(n_s) < p_complete[day_of_session]
+    session_ids = cuids(rng, n_s)
+    middle = np.maximum(0, rng.poisson(max(config.events_per_day / _MEAN_SESSIONS - _SESSION_OVERHEAD, 0.1), n_s))
+    n_events = middle + _SESSION_OVERHEAD
+
+    # Events
+    session_of_event = np.repeat(np.arange(n_s), n_events)
+    n_e = len(session_of_event)
+    first_of_session = np.repeat(np.cumsum(n_events) - n_events, n_events)
+    position = np.arange(n_e) - first_of_session
+    last = n_events[session_of_event] - 1
+    event_type = _MIDDLE_EVENTS[rng.choice(len(_MIDDLE_EVENTS), size=n_e, p=_MIDDLE_PROBS)]
+    event_type[position == 0] = "SESSION_STARTED"
+    event_type[position == 1] = "MISSION_STARTED"
+    event_type[position == last] = "SESSION_ENDED"
+    closing = position == last - 1
+    event_type[closing] = np.where(completed[session_of_event[closing]], "MISSION_COMPLETED", "VALIDATION_COMPLETED")
+
+    day_of_event = day_of_session[session_of_event]
+    hours = start_hour[session_of_event] + duration[session_of_event] / 60 * position / last
+    timestamp = _timestamps(epoch_days[day_of_event], hours)
+    scored = np.isin(event_type, _SCORED)
+    score = np.clip(np.round(s_performance[session_of_event] + rng.normal(0, 6, n_e) * (event_type != "SESSION_ENDED")), 0, 100)
+    ev_engagement = s_engagement[session_of_event]
+    engagement_level = np.where(ev_engagement < 60, "LOW", np.where(ev_engagement > 80, "HIGH", "MEDIUM"))
+    quality = np.where(score < 55, "RUSHED", np.where(score > 85, "THOROUGH", "NORMAL"))
+    has_quality = np.isin(event_type, ("CARD_REVIEWED", "VALIDATION_COMPLETED", "MISSION_COMPLETED"))
+    kinds, kind_of_event = np.unique(event_type, return_inverse=True)
+    content = np.array([_CONTENT.get(kind) for kind in kinds], dtype=object)[kind_of_event]
+    difficulty = np.where(np.isin(event_type, ("CARD_REVIEWED", "VALIDATION_COMPLETED")),
+                          rng.choice(["easy", "medium", "hard"], size=n_e, p=[0.3, 0.5, 0.2]), None)
+    phase_label = np.array([hit[0] if hit else None for hit in in_phase], dtype=object)[day_of_event]
+    phase_seed = np.array([schedules[hit[1]].randomization_seed if hit else -1 for hit in in_phase])[day_of_event]
+    is_end = event_type == "SESSION_ENDED"
+    event_data = _json_objects([
+        ("sessionId", pa.array(np.char.add(np.char.add('"', session_ids[session_of_event]), '"'))),
+        ("durationMinutes", pa.array(np.where(is_end, duration[session_of_event], np.nan), from_pandas=True)),
+        ("engagementScore", pa.array(np.where(is_end, np.round(ev_engagement, 1), np.nan), from_pandas=True)),
+    ])
+    ids = cuids(rng, n_e)
+    utc_weekday = (np.asarray(pc.day_of_week(timestamp, count_from_zero=True, week_start=7)))
+    events = pa.table({
+        "id": ids,
+        "userId": np.full(n_e, user_id),
+        "eventType": event_type,
+        "eventData": event_data,
+        "timestamp": timestamp,
+        "completionQuality": pa.array(np.where(has_quality, quality, None), type=pa.string()),
+        "contentType": pa.array(content, type=pa.string()),
+        "dayOfWeek": utc_weekday.astype(np.int32),
+        "difficultyLevel": pa.array(difficulty, type=pa.string()),
+        "engagementLevel": engagement_level,
+        "sessionPerformanceScore": pa.array(np.where(scored, score, np.nan), type=pa.int32(), from_pandas=True),
+        "timeOfDay": np.asarray(pc.hour(timestamp)).astype(np.int32),
+        "experimentPhase": pa.array(phase_label, type=pa.string()),
+        "randomizationSeed": pa.array(np.where(phase_seed >= 0, phase_seed, np.nan), type=pa.int32(), from_pandas=True),
+        "contextMetadataId": np.asarray(context["id"])[day_of_event],
+    })
+    protocols, phases = _design_rows(rng, user_id, schedules)
+    return UserData(user_id, schedules, protocols, phases, context, events)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+
+
+def _design_rows(rng, user_id: str, schedules: list[Schedule]) -> tuple[list[dict], list[dict]]:
+    protocols, phases = [], []
+    for planned in schedules:
+        design = planned.design
+        protocol_id = str(cuids(rng, 1)[0])
+        protocols.append({
+            "id": protocol_id, "userId": user_id, "protocolName": design.name, "hypothesis": design.hypothesis,
+            "startDate": _midnight(planned.start), "endDate": _midnight(planned.end),
+            "designType": design.design_type, "primaryOutcome": design.primary_outcome,
+            "sampleSizeTarget": design.total_days,
+            "analysisPlan": (f"Randomization test over all admissible phase schedules (minimum phase length "
+                             f"{design.min_phase_length} days), single-case effect sizes, Bayesian ITS at the first "
+                             f"baseline-to-intervention change; alpha 0.05, primary outcome {design.primary_outcome}."),
+            "minPhaseLength": design.min_phase_length, "deviations": [],
+            "screened": 1, "eligible": 1, "enrolled": 1, "completed": 1,
+        })
+        for phase in planned.phases:
+            phases.append({
+                "id": str(cuids(rng, 1)[0]), "protocolId": protocol_id, "phaseLabel": phase.label,
+                "phaseType": phase.phase_type, "startDate": _midnight(phase.start), "endDate": _midnight(phase.end),
+                "plannedDuration": phase.days, "randomizationSeed": planned.randomization_seed,
+                "interventionParams": design.params_b if phase.condition == "B" else design.params_a,
+            })
+    return protocols, phases
+
+
+def ground_truth(config: SeedConfig, designs: list[tuple[str, list[Schedule], list[dict]]]) -> dict:
+    """What the analyses should recover (written to data/demo/ground_truth.json).
+
+    ``designs`` holds (user id, schedules, protocol rows) per user, not the events, so memory stays bounded.
+    """
+    protocols = []
+    for user_id, schedules, rows in designs:
+        for planned, row in zip(schedules, rows):
+            design = planned.design
+            protocols.append({
+                "protocolId": row["id"], "userId": user_id, "key": design.key, "name": design.name,
+                "designType": design.design_type, "primaryOutcome": design.primary_outcome,
+                "trueEffect": design.true_effect, "minPhaseLength": design.min_phase_length,
+                "randomizationSeed": planned.randomization_seed,
+                "startDate": planned.start.isoformat(), "endDate": planned.end.isoformat(),
+                "interventionDate": planned.intervention_date.isoformat(),
+                "phaseChangeDates": [d.isoformat() for d in planned.change_dates],
+                "phases": [{"label": p.label, "phaseType": p.phase_type, "condition": p.condition,
+                            "startDate": p.start.isoformat(), "endDate": p.end.isoformat(), "days": p.days}
+                           for p in planned.phases],
+            })
+    return {"seed": config.seed, "users": config.users, "days": config.days, "eventsPerDay": config.events_per_day,
+            "firstDate": config.first_day.isoformat(), "endDate": config.end_date.isoformat(), "protocols": protocols}

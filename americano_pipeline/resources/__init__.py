@@ -1,0 +1,1 @@
+"""Dagster resources: configuration from environment variables, connections opened only when used."""

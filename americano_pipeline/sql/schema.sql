@@ -1,0 +1,168 @@
+-- Source schema of the Americano study app's research tables (PostgreSQL 15).
+--
+-- This file is the single definition that the embedded demo database, the tests and the Pandera schemas
+-- (americano_pipeline/source_schema.py parses the enums and BETWEEN ranges below) agree with.
+-- Tables, enums and columns are named as Prisma creates them from the app's models: snake_case tables via
+-- @@map, quoted camelCase columns, enums as PostgreSQL types, ids as CUIDs. Two deliberate additions to the
+-- Prisma output, both for research use: DateTime columns are timestamptz (an unambiguous instant, UTC on
+-- extract) instead of Prisma's default timestamp(3) without zone, and named CHECK constraints that encode the
+-- documented value ranges so the database itself rejects impossible rows (the pipeline's Pandera checks
+-- repeat these rules because an app database may lack them). "minPhaseLength" on experiment_protocols records
+-- the pre-registered minimum phase length L that the randomized phase schedule was drawn with.
+-- userId columns carry the app's user id; the users table is not part of the research extract, so there is
+-- no foreign key to it.
+
+CREATE TYPE "ExperimentDesignType" AS ENUM ('ABAB', 'MULTIPLE_BASELINE', 'ALTERNATING', 'CHANGING_CRITERION');
+CREATE TYPE "PhaseType" AS ENUM ('BASELINE', 'INTERVENTION_A', 'INTERVENTION_B', 'WASHOUT');
+CREATE TYPE "MoodLevel" AS ENUM ('LOW', 'MEDIUM', 'HIGH');
+CREATE TYPE "LocationType" AS ENUM ('HOME', 'LIBRARY', 'CAFE', 'CAMPUS', 'OTHER');
+CREATE TYPE "EventType" AS ENUM (
+    'MISSION_STARTED', 'MISSION_COMPLETED', 'CARD_REVIEWED', 'VALIDATION_COMPLETED', 'SESSION_STARTED',
+    'SESSION_ENDED', 'LECTURE_UPLOADED', 'SEARCH_PERFORMED', 'GRAPH_VIEWED', 'RECOMMENDATION_VIEWED',
+    'RECOMMENDATION_CLICKED', 'RECOMMENDATION_DISMISSED', 'RECOMMENDATION_RATED'
+);
+CREATE TYPE "CompletionQuality" AS ENUM ('RUSHED', 'NORMAL', 'THOROUGH');
+CREATE TYPE "EngagementLevel" AS ENUM ('LOW', 'MEDIUM', 'HIGH');
+
+CREATE TABLE "experiment_protocols" (
+    "id" TEXT NOT NULL,
+    "userId" TEXT NOT NULL,
+    "protocolName" TEXT NOT NULL,
+    "hypothesis" TEXT NOT NULL,
+    "startDate" TIMESTAMPTZ(3) NOT NULL,
+    "endDate" TIMESTAMPTZ(3),
+    "designType" "ExperimentDesignType" NOT NULL,
+    "primaryOutcome" TEXT NOT NULL,
+    "sampleSizeTarget" INTEGER NOT NULL,
+    "analysisPlan" TEXT NOT NULL,
+    "minPhaseLength" INTEGER NOT NULL DEFAULT 3,
+    "deviations" JSONB[] NOT NULL DEFAULT ARRAY[]::JSONB[],
+    "screened" INTEGER,
+    "eligible" INTEGER,
+    "enrolled" INTEGER,
+    "completed" INTEGER,
+    CONSTRAINT "experiment_protocols_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "experiment_protocols_id_cuid" CHECK ("id" ~ '^c[a-z0-9]{24}$'),
+    CONSTRAINT "experiment_protocols_dates" CHECK ("endDate" IS NULL OR "endDate" >= "startDate"),
+    CONSTRAINT "experiment_protocols_sampleSizeTarget_range" CHECK ("sampleSizeTarget" BETWEEN 1 AND 100000),
+    CONSTRAINT "experiment_protocols_minPhaseLength_range" CHECK ("minPhaseLength" BETWEEN 1 AND 365)
+);
+CREATE INDEX "experiment_protocols_userId_idx" ON "experiment_protocols"("userId");
+CREATE INDEX "experiment_protocols_startDate_idx" ON "experiment_protocols"("startDate");
+
+CREATE TABLE "phase_assignments" (
+    "id" TEXT NOT NULL,
+    "protocolId" TEXT NOT NULL,
+    "phaseLabel" TEXT NOT NULL,
+    "phaseType" "PhaseType" NOT NULL,
+    "startDate" TIMESTAMPTZ(3) NOT NULL,
+    "endDate" TIMESTAMPTZ(3),
+    "plannedDuration" INTEGER NOT NULL,
+    "randomizationSeed" INTEGER NOT NULL,
+    "interventionParams" JSONB NOT NULL,
+    CONSTRAINT "phase_assignments_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "phase_assignments_id_cuid" CHECK ("id" ~ '^c[a-z0-9]{24}$'),
+    CONSTRAINT "phase_assignments_dates" CHECK ("endDate" IS NULL OR "endDate" >= "startDate"),
+    CONSTRAINT "phase_assignments_plannedDuration_range" CHECK ("plannedDuration" BETWEEN 1 AND 3650),
+    CONSTRAINT "phase_assignments_protocolId_fkey" FOREIGN KEY ("protocolId")
+        REFERENCES "experiment_protocols"("id") ON DELETE RESTRICT ON UPDATE CASCADE
+);
+CREATE INDEX "phase_assignments_protocolId_idx" ON "phase_assignments"("protocolId");
+CREATE INDEX "phase_assignments_startDate_idx" ON "phase_assignments"("startDate");
+
+CREATE TABLE "context_metadata" (
+    "id" TEXT NOT NULL,
+    "userId" TEXT NOT NULL,
+    "timestamp" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "mood" "MoodLevel" NOT NULL,
+    "energyLevel" INTEGER NOT NULL DEFAULT 5,
+    "location" "LocationType" NOT NULL,
+    "notes" TEXT,
+    "sleepHours" DOUBLE PRECISION,
+    "sleepQuality" INTEGER,
+    "hrvScore" INTEGER,
+    "restingHeartRate" INTEGER,
+    "activityStrain" DOUBLE PRECISION,
+    CONSTRAINT "context_metadata_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "context_metadata_id_cuid" CHECK ("id" ~ '^c[a-z0-9]{24}$'),
+    CONSTRAINT "context_metadata_energyLevel_range" CHECK ("energyLevel" BETWEEN 1 AND 10),
+    CONSTRAINT "context_metadata_sleepHours_range" CHECK ("sleepHours" BETWEEN 0 AND 24),
+    CONSTRAINT "context_metadata_sleepQuality_range" CHECK ("sleepQuality" BETWEEN 1 AND 10),
+    CONSTRAINT "context_metadata_hrvScore_range" CHECK ("hrvScore" BETWEEN 0 AND 300),
+    CONSTRAINT "context_metadata_restingHeartRate_range" CHECK ("restingHeartRate" BETWEEN 20 AND 250),
+    CONSTRAINT "context_metadata_activityStrain_range" CHECK ("activityStrain" BETWEEN 0 AND 21)
+);
+CREATE INDEX "context_metadata_userId_timestamp_idx" ON "context_metadata"("userId", "timestamp");
+
+CREATE TABLE "behavioral_events" (
+    "id" TEXT NOT NULL,
+    "userId" TEXT NOT NULL,
+    "eventType" "EventType" NOT NULL,
+    "eventData" JSONB NOT NULL,
+    "timestamp" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "completionQuality" "CompletionQuality",
+    "contentType" TEXT,
+    "dayOfWeek" INTEGER,
+    "difficultyLevel" TEXT,
+    "engagementLevel" "EngagementLevel",
+    "sessionPerformanceScore" INTEGER,
+    "timeOfDay" INTEGER,
+    "experimentPhase" TEXT,
+    "randomizationSeed" INTEGER,
+    "contextMetadataId" TEXT,
+    CONSTRAINT "behavioral_events_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "behavioral_events_id_cuid" CHECK ("id" ~ '^c[a-z0-9]{24}$'),
+    CONSTRAINT "behavioral_events_dayOfWeek_range" CHECK ("dayOfWeek" BETWEEN 0 AND 6),
+    CONSTRAINT "behavioral_events_timeOfDay_range" CHECK ("timeOfDay" BETWEEN 0 AND 23),
+    CONSTRAINT "behavioral_events_sessionPerformanceScore_range" CHECK ("sessionPerformanceScore" BETWEEN 0 AND 100),
+    CONSTRAINT "behavioral_events_contextMetadataId_fkey" FOREIGN KEY ("contextMetadataId")
+        REFERENCES "context_metadata"("id") ON DELETE SET NULL ON UPDATE CASCADE
+);
+CREATE INDEX "behavioral_events_userId_idx" ON "behavioral_events"("userId");
+CREATE INDEX "behavioral_events_eventType_idx" ON "behavioral_events"("eventType");
+CREATE INDEX "behavioral_events_timestamp_idx" ON "behavioral_events"("timestamp");
+CREATE INDEX "behavioral_events_userId_eventType_timestamp_idx" ON "behavioral_events"("userId", "eventType", "timestamp");
+CREATE INDEX "behavioral_events_userId_dayOfWeek_idx" ON "behavioral_events"("userId", "dayOfWeek");
+CREATE INDEX "behavioral_events_userId_timeOfDay_idx" ON "behavioral_events"("userId", "timeOfDay");
+CREATE INDEX "behavioral_events_experimentPhase_idx" ON "behavioral_events"("experimentPhase");
+
+CREATE TABLE "analysis_runs" (
+    "id" TEXT NOT NULL,
+    "protocolId" TEXT NOT NULL,
+    "runName" TEXT NOT NULL,
+    "analysisType" TEXT NOT NULL,
+    "codeCommitHash" TEXT NOT NULL,
+    "dataVersionHash" TEXT NOT NULL,
+    "inputParams" JSONB NOT NULL,
+    "mlflowRunId" TEXT,
+    "artifactPaths" TEXT[] NOT NULL DEFAULT ARRAY[]::TEXT[],
+    "resultsSummary" JSONB NOT NULL,
+    "startedAt" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "completedAt" TIMESTAMPTZ(3),
+    CONSTRAINT "analysis_runs_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "analysis_runs_id_cuid" CHECK ("id" ~ '^c[a-z0-9]{24}$'),
+    CONSTRAINT "analysis_runs_dates" CHECK ("completedAt" IS NULL OR "completedAt" >= "startedAt"),
+    CONSTRAINT "analysis_runs_protocolId_fkey" FOREIGN KEY ("protocolId")
+        REFERENCES "experiment_protocols"("id") ON DELETE RESTRICT ON UPDATE CASCADE
+);
+CREATE INDEX "analysis_runs_protocolId_idx" ON "analysis_runs"("protocolId");
+CREATE INDEX "analysis_runs_startedAt_idx" ON "analysis_runs"("startedAt");
+
+-- Roles. The pipeline reads through americano_reader (SELECT only) and records provenance through
+-- americano_writer (SELECT, plus INSERT/UPDATE on analysis_runs only). Both are NOLOGIN groups: the
+-- connecting login (the embedded cluster's owner, or the login in AMERICANO_DATABASE_URL) must be a member,
+-- and the pipeline switches with SET ROLE, so a bug in the extract cannot write to the source of truth.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'americano_reader') THEN
+        CREATE ROLE americano_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'americano_writer') THEN
+        CREATE ROLE americano_writer NOLOGIN;
+    END IF;
+END
+$$;
+GRANT USAGE ON SCHEMA public TO americano_reader, americano_writer;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO americano_reader, americano_writer;
+GRANT INSERT, UPDATE ON "analysis_runs" TO americano_writer;
+GRANT americano_reader, americano_writer TO CURRENT_USER;

@@ -1,0 +1,118 @@
+"""The `americano` command end to end: database lifecycle (as root and as a normal user), clear errors."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.integration
+
+AMERICANO = [sys.executable, "-m", "americano_pipeline.cli"]
+
+
+def _env(data_dir: Path, port: int, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "AMERICANO_DATABASE_URL"}
+    env.update(AMERICANO_DATA_DIR=str(data_dir), AMERICANO_PG_PORT=str(port), **extra)
+    return env
+
+
+def _run(env, *args, command=AMERICANO, user=None):
+    prefix = ["runuser", "-u", user, "--"] if user else []
+    return subprocess.run([*prefix, *command, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def data_dir():
+    path = Path(tempfile.mkdtemp(prefix="americano-cli-"))
+    path.chmod(0o755)  # like a normal data directory: the server user must be able to enter it
+    yield path
+    subprocess.run(["pkill", "-f", f"-D {path}"], capture_output=True)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_lifecycle_start_status_stop_start_and_stale_pid_recovery(data_dir):
+    env = _env(data_dir, free_port())
+    first = _run(env, "db", "start")
+    assert first.returncode == 0, first.stderr
+    assert "PostgreSQL started" in first.stdout and "schema created" in first.stdout
+    again = _run(env, "db", "start")
+    assert again.returncode == 0 and "already running" in again.stdout
+    status = json.loads(_run(env, "db", "status").stdout)
+    assert status["running"] and status["initialized"]
+    pid = status["pid"]
+
+    assert "stopped" in _run(env, "db", "stop").stdout
+    assert json.loads(_run(env, "db", "status").stdout)["running"] is False
+    assert "was not running" in _run(env, "db", "stop").stdout
+    restarted = _run(env, "db", "start")
+    assert restarted.returncode == 0 and "PostgreSQL started" in restarted.stdout
+    assert "schema created" not in restarted.stdout  # the data survived the restart
+
+    crashed_pid = json.loads(_run(env, "db", "status").stdout)["pid"]
+    assert crashed_pid != pid
+    os.kill(crashed_pid, signal.SIGKILL)
+    pid_file = data_dir / "postgres" / "cluster" / "postmaster.pid"
+    subprocess.run(["pkill", "-9", "-f", f"-D {data_dir}"], capture_output=True)
+    assert pid_file.exists()  # a crash leaves the pid file behind
+    recovered = _run(env, "db", "start")
+    assert recovered.returncode == 0, recovered.stderr
+    assert json.loads(_run(env, "db", "status").stdout)["running"]
+    seeded = _run(env, "seed", "--end-date", "2026-10-31")
+    assert seeded.returncode == 0, seeded.stderr
+    assert "behavioral_events" in seeded.stdout and "events/s" in seeded.stdout
+    _run(env, "db", "stop")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/python3.11").exists(),
+                    reason="needs root to switch to an unprivileged user, and Debian's python3.11")
+def test_runs_as_a_normal_user(data_dir):
+    """The same commands as an unprivileged account (no runuser inside): the server runs as that user."""
+    project = Path(__file__).resolve().parents[2]
+    site = next((project / ".venv" / "lib").glob("python3.11/site-packages"))
+    shutil.chown(data_dir, "nobody", "nogroup")
+    env = _env(data_dir, free_port(), PYTHONPATH=f"{project}:{site}", HOME=str(data_dir))
+    command = ["/usr/bin/python3.11", "-m", "americano_pipeline.cli"]
+    started = _run(env, "db", "start", command=command, user="nobody")
+    assert started.returncode == 0, started.stderr
+    status = json.loads(_run(env, "db", "status", command=command, user="nobody").stdout)
+    owner = subprocess.run(["ps", "-o", "user=", "-p", str(status["pid"])], capture_output=True, text=True).stdout
+    assert owner.strip() == "nobody"
+    assert _run(env, "db", "stop", command=command, user="nobody").returncode == 0
+
+
+@pytest.mark.parametrize("url, fragment", [
+    ("postgresql://someone:pw@127.0.0.1:1/studydb", "cannot connect to PostgreSQL at 127.0.0.1:1/studydb as someone"),
+    ("not a url", "AMERICANO_DATABASE_URL is not a valid PostgreSQL URL"),
+])
+def test_unreachable_database_gives_one_clear_line(data_dir, url, fragment):
+    result = _run(_env(data_dir, free_port(), AMERICANO_DATABASE_URL=url), "demo")
+    assert result.returncode == 1
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["seed", "--days", "-3"], "argument --days: must be a positive integer, got '-3'"),
+    (["seed", "--users", "0"], "argument --users: must be a positive integer"),
+    (["seed", "--end-date", "yesterday"], "must be a date as YYYY-MM-DD"),
+    (["seed", "--bogus"], "unrecognized arguments: --bogus"),
+    (["db", "explode"], "invalid choice: 'explode'"),
+])
+def test_invalid_cli_values_are_rejected_with_usage(data_dir, args, fragment):
+    result = _run(_env(data_dir, free_port()), *args)
+    assert result.returncode == 2
+    assert "usage: americano" in result.stderr and fragment in result.stderr
+
+
+def test_too_few_days_for_the_protocols_is_refused(data_dir):
+    result = _run(_env(data_dir, free_port(), AMERICANO_DATABASE_URL="postgresql://x@127.0.0.1:1/x"),
+                  "seed", "--days", "30")
+    assert result.returncode == 1 and "--days must be at least" in result.stderr
