@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from americano_pipeline.stats.phases import ab_pairs, check_choice, parse_series
+from americano_pipeline.stats.phases import ab_pairs, parse_series
+from americano_pipeline.stats.validation import check_choice
 
 IMPROVEMENTS = ("increase", "decrease")
 KEYS = (

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from americano_pipeline.stats.validation import regular_series
+from americano_pipeline.stats.validation import check_positive_int, regular_series
 
 LABELS = ("A", "B")
 
@@ -36,20 +36,6 @@ class Phase:
         where = f"position {self.start}" if self.length == 1 else f"positions {self.start}-{self.stop - 1}"
         points = "1 point" if self.length == 1 else f"{self.length} points"
         return f"phase {self.number} ({self.label!r}, {where}, {points})"
-
-
-def check_positive_int(value, name: str) -> int:
-    """Return ``value`` as an int, or raise ValueError naming the argument when it is not a whole number >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(value)
-
-
-def check_choice(value, name: str, choices: Sequence[str]) -> str:
-    """Return ``value`` when it is one of ``choices``; otherwise raise ValueError listing them."""
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}")
-    return value
 
 
 def parse_phases(phases, *, min_phase_length: int = 1) -> tuple[Phase, ...]:

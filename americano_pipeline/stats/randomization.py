@@ -32,7 +32,8 @@ from math import comb
 
 import numpy as np
 
-from americano_pipeline.stats.phases import Phase, check_choice, check_positive_int, parse_series
+from americano_pipeline.stats.phases import Phase, parse_series
+from americano_pipeline.stats.validation import check_choice, check_positive_int
 from americano_pipeline.stats.standards import wwc_verdict
 
 STATISTICS = ("mean_difference", "phase_mean_difference")

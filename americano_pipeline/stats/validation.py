@@ -6,6 +6,8 @@ Why a module of its own: every method must reject the same bad series with the s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -18,8 +20,23 @@ def _listed(values) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-def _as_label(ts: pd.Timestamp) -> str:
+def date_label(ts: pd.Timestamp) -> str:
+    """ISO date for midnight timestamps (daily/weekly data), full ISO timestamp otherwise."""
     return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat()
+
+
+def check_positive_int(value, name: str) -> int:
+    """Return ``value`` as an int, or raise ValueError naming the argument when it is not a whole number >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+def check_choice(value, name: str, choices: Sequence[str]) -> str:
+    """Return ``value`` when it is one of ``choices``; otherwise raise ValueError listing them."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}")
+    return value
 
 
 def regular_series(series: pd.Series, *, name: str = "series", min_length: int = 2) -> pd.Series:
@@ -44,19 +61,19 @@ def regular_series(series: pd.Series, *, name: str = "series", min_length: int =
         raise ValueError(f"{name} has {len(index)} observations; at least {min_length} are needed")
     duplicated = index[index.duplicated()]
     if len(duplicated):
-        raise ValueError(f"{name} has duplicated dates: {_listed([_as_label(d) for d in duplicated.unique()])}")
+        raise ValueError(f"{name} has duplicated dates: {_listed([date_label(d) for d in duplicated.unique()])}")
     if not index.is_monotonic_increasing:
         position = int(np.flatnonzero(np.diff(index.asi8) < 0)[0]) + 1
         raise ValueError(
-            f"{name} dates are not sorted: {_as_label(index[position])} (position {position}) comes after "
-            f"{_as_label(index[position - 1])}; sort the series by date first"
+            f"{name} dates are not sorted: {date_label(index[position])} (position {position}) comes after "
+            f"{date_label(index[position - 1])}; sort the series by date first"
         )
     values = pd.to_numeric(pd.Series(series.to_numpy(), index=index), errors="coerce").astype("float64")
     bad = values[~np.isfinite(values.to_numpy())]
     if len(bad):
         raise ValueError(
             f"{name} has {len(bad)} missing or non-finite values on "
-            f"{_listed([_as_label(d) for d in bad.index])}; fill or drop them explicitly before the analysis"
+            f"{_listed([date_label(d) for d in bad.index])}; fill or drop them explicitly before the analysis"
         )
     freq = pd.infer_freq(index) if len(index) >= 3 else None
     if freq is None:
@@ -67,7 +84,7 @@ def regular_series(series: pd.Series, *, name: str = "series", min_length: int =
         if len(missing) or len(expected) != len(index):
             raise ValueError(
                 f"{name} is not regularly spaced: {len(missing)} missing periods at a step of {smallest} "
-                f"({_listed([_as_label(d) for d in missing])}); add the missing periods explicitly "
+                f"({_listed([date_label(d) for d in missing])}); add the missing periods explicitly "
                 "(with the value that absence means for the metric) or analyse a gap-free range"
             )
         freq = pd.tseries.frequencies.to_offset(smallest)
