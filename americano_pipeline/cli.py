@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date
 
@@ -112,7 +113,34 @@ def _print_counts(counts: dict[str, int]) -> None:
         print(f"  {table:<{width}}  {count:>12,}")
 
 
-def _demo() -> None:
+def _run_pipeline() -> bool:
+    """Materialize the asset graph once in-process on the persistent instance; print what it produced."""
+    os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home()))
+    import dagster as dg
+
+    from americano_pipeline.definitions import defs
+
+    # The demo study spans 150 days, more than the extract's default 90-day event window: take all history.
+    run_config = {"ops": {"raw_snapshot": {"config": {"days": 0}}},
+                  "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        run_config=run_config, instance=dg.DagsterInstance.get(), raise_on_error=False)
+    checks = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
+    print(f"pipeline run {result.run_id} ({'succeeded' if result.success else 'FAILED'}):")
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        key = materialization.asset_key.to_user_string()
+        meta = {k: v.value for k, v in materialization.metadata.items()}
+        check = checks.get(key)
+        verdict = "" if check is None else ("check passed" if check.passed else "CHECK FAILED")
+        print(f"  {key:<24} {meta.get('rows', ''):>10,}  {verdict:<13} data version {meta.get('data_version_hash')}")
+    for check in checks.values():
+        if not check.passed:
+            print(f"  {check.asset_key.to_user_string()}: {check.description}")
+    return result.success
+
+
+def _demo() -> bool:
     from americano_pipeline.demo.seeding import ensure_schema, row_counts, seed
     from americano_pipeline.demo.synthetic import SeedConfig
 
@@ -131,6 +159,7 @@ def _demo() -> None:
             print(f"  {protocol['protocolId']}  {protocol['designType']:<17} {protocol['primaryOutcome']:<17} "
                   f"true effect {protocol['trueEffect']:+5.1f}  {protocol['startDate']} .. {protocol['endDate']}  "
                   f"changes {', '.join(protocol['phaseChangeDates'])}")
+    return _run_pipeline()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
             _db(args.action)
         elif args.command == "seed":
             _seed(args)
-        else:
-            _demo()
+        elif not _demo():
+            return 1
     except (DatabaseUnavailable, ClusterError, NotEmpty, ValueError) as exc:
         print(f"americano: error: {exc}", file=sys.stderr)
         return 1

@@ -5,8 +5,11 @@ Dagster re-imports it for the UI, for every sensor tick and for every step of a 
 """
 
 import dagster as dg
+from americano_pipeline.assets.snapshot import raw_snapshot
+from americano_pipeline.resources.data_versioning import DataVersioningResource
 from americano_pipeline.resources.postgres import PostgresResource
 
 defs = dg.Definitions(
-    resources={"postgres": PostgresResource()},
+    assets=[raw_snapshot],
+    resources={"postgres": PostgresResource(), "data_versioning": DataVersioningResource()},
 )

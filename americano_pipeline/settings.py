@@ -29,3 +29,8 @@ def pg_port() -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= 65535:
         raise ValueError(f"AMERICANO_PG_PORT must be a port number 1-65535, got {raw!r}")
     return int(raw)
+
+
+def dagster_home() -> Path:
+    """DAGSTER_HOME, default data/dagster_home in the project (its dagster.yaml is checked in)."""
+    return Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / "data" / "dagster_home").resolve()

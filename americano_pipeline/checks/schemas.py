@@ -1,0 +1,118 @@
+"""Pandera schemas for the five source tables, derived from ``sql/schema.sql`` (via ``source_schema``).
+
+Why derived: enum values, nullability and ranges must be the database's own, so a rule can never drift from
+the DDL. On top of them come the rules a Prisma-managed app database does not enforce: CUID ids, unique ids,
+valid JSON, timestamps not in the future, and the cross-column and cross-table rules the analyses rely on
+(an interval's end after its start; a protocol's phases do not overlap; an event's experimentPhase is a phase
+of its user's protocols that contains the event's day; references point at rows in the same cut).
+Each schema is built for one consistent cut (``cut`` maps table -> DataFrame) so cross-table rules see exactly
+the rows being validated.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pandera.pandas as pa
+
+from americano_pipeline.source_schema import CUID_PATTERN, enums, tables
+
+CLOCK_SKEW = pd.Timedelta(minutes=5)
+NOT_IN_FUTURE = {"behavioral_events": ("timestamp",), "context_metadata": ("timestamp",),
+                 "analysis_runs": ("startedAt", "completedAt")}
+INTERVALS = {"experiment_protocols": ("startDate", "endDate"), "phase_assignments": ("startDate", "endDate"),
+             "analysis_runs": ("startedAt", "completedAt")}
+REFERENCES = {("phase_assignments", "protocolId"): "experiment_protocols",
+              ("analysis_runs", "protocolId"): "experiment_protocols",
+              ("behavioral_events", "contextMetadataId"): "context_metadata"}
+
+# Rules checked on whole rows are reported against one column, the one a reader should look at.
+ROW_RULE_COLUMNS = {"phases_do_not_overlap": "startDate", "experiment_phase_exists_at_event_time": "experimentPhase",
+                    **{f"{end}_not_before_{start}": end for start, end in INTERVALS.values()}}
+
+
+def _valid_json(series: pd.Series) -> pd.Series:
+    def parses(text) -> bool:
+        try:
+            json.loads(text)
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    return series.map(parses).astype(bool)
+
+
+def _interval_rule(start: str, end: str) -> pa.Check:
+    return pa.Check(lambda df: df[end].isna() | (df[end] >= df[start]), name=f"{end}_not_before_{start}")
+
+
+def overlapping_phase(phases: pd.DataFrame) -> pd.Series:
+    """Per phase row: the label of another phase of the same protocol whose days overlap it, else None.
+
+    Phases cover the calendar days startDate..endDate inclusive; an open phase (endDate null) runs forever.
+    """
+    if phases.empty:
+        return pd.Series([], dtype=object, index=phases.index)
+    frame = phases[["protocolId", "phaseLabel", "startDate", "endDate"]].copy()
+    frame["first"] = frame["startDate"].dt.floor("D")
+    frame["last"] = frame["endDate"].dt.floor("D").fillna(pd.Timestamp.max.tz_localize("UTC").floor("D"))
+    frame["row"] = frame.index
+    pairs = frame.merge(frame, on="protocolId", suffixes=("", "_other"))
+    pairs = pairs[(pairs["row"] != pairs["row_other"]) & (pairs["first"] <= pairs["last_other"])
+                  & (pairs["first_other"] <= pairs["last"])]
+    other = pairs.groupby("row")["phaseLabel_other"].first()
+    return pd.Series(other.reindex(phases.index).to_numpy(dtype=object), index=phases.index)
+
+
+def phase_of_event(events: pd.DataFrame, phases: pd.DataFrame, protocols: pd.DataFrame) -> pd.Series:
+    """Per event with an experimentPhase: True if one of its user's protocols has that phase on the event's day."""
+    labelled = events.loc[events["experimentPhase"].notna(), ["userId", "experimentPhase", "timestamp"]]
+    candidates = phases.merge(protocols[["id", "userId"]], left_on="protocolId", right_on="id",
+                              suffixes=("", "_protocol"))
+    joined = labelled.reset_index().merge(candidates, left_on=["userId", "experimentPhase"],
+                                          right_on=["userId", "phaseLabel"], how="left")
+    day = joined["timestamp"].dt.floor("D")
+    inside = (day >= joined["startDate"].dt.floor("D")) & (joined["endDate"].isna()
+                                                            | (day <= joined["endDate"].dt.floor("D")))
+    found = inside.groupby(joined["index"]).any()
+    result = pd.Series(True, index=events.index)
+    result.loc[found.index] = found.to_numpy()
+    return result
+
+
+def _column(table: str, name: str, cut: dict[str, pd.DataFrame], now: pd.Timestamp) -> pa.Column:
+    column = tables()[table].column(name)
+    checks = []
+    if column.is_enum:
+        checks.append(pa.Check.isin(list(enums()[column.sql_type])))
+    if name in tables()[table].ranges:
+        low, high = tables()[table].ranges[name]
+        checks.append(pa.Check.in_range(low, high))
+    if name == "id" or name.endswith("Id") and name != "userId":
+        checks.append(pa.Check.str_matches(CUID_PATTERN))
+    if column.sql_type in ("JSONB", "JSONB[]"):
+        checks.append(pa.Check(_valid_json, name="valid_json"))
+    if name in NOT_IN_FUTURE.get(table, ()):
+        checks.append(pa.Check(lambda s: s <= now + CLOCK_SKEW, name="not_in_future"))
+    target = REFERENCES.get((table, name))
+    if target:
+        known = set(cut[target]["id"])
+        checks.append(pa.Check(lambda s, known=known: s.isin(known), name=f"references_{target}"))
+    return pa.Column(None, checks=checks, nullable=column.nullable, unique=name == "id", required=True)
+
+
+def schema_for(table: str, cut: dict[str, pd.DataFrame], now: pd.Timestamp | None = None) -> pa.DataFrameSchema:
+    """The Pandera schema of ``table`` for the consistent cut ``cut`` (all five tables as DataFrames)."""
+    now = now or pd.Timestamp.now(tz="UTC")
+    checks = []
+    if table in INTERVALS:
+        checks.append(_interval_rule(*INTERVALS[table]))
+    if table == "phase_assignments":
+        checks.append(pa.Check(lambda df: overlapping_phase(df).isna(), name="phases_do_not_overlap"))
+    if table == "behavioral_events":
+        checks.append(pa.Check(
+            lambda df: phase_of_event(df, cut["phase_assignments"], cut["experiment_protocols"]),
+            name="experiment_phase_exists_at_event_time"))
+    columns = {name: _column(table, name, cut, now) for name in tables()[table].column_names}
+    return pa.DataFrameSchema(columns, checks=checks, strict=True, name=table)

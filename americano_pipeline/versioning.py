@@ -1,0 +1,96 @@
+"""DVC versioning of the current snapshot cut, local-first, and byte-exact restore from a recorded hash.
+
+Why DVC: every analysis records the hash of the data it read; DVC keeps each version in its content-addressed
+cache (and in a remote when ``AMERICANO_DVC_REMOTE`` is set; a local directory works), so any earlier cut can
+be restored byte for byte after newer snapshots replaced it. The repository is the git work tree that holds
+the data directory (``dvc init`` on first use), or the data directory itself with ``--no-scm`` outside git.
+DVC takes a repository-wide lock, so callers serialize (the snapshot asset runs in a pool of one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from americano_pipeline.snapshots import file_md5
+
+REMOTE_NAME = "americano"
+
+
+def dvc_root(tracked: Path) -> tuple[Path, bool]:
+    """(repository root, uses git) for the tracked directory: its git work tree, else its parent directory."""
+    parent = tracked.resolve().parent
+    probe = subprocess.run(["git", "-C", str(parent), "rev-parse", "--show-toplevel"], capture_output=True, text=True)
+    if probe.returncode == 0:
+        return Path(probe.stdout.strip()), True
+    return parent, False
+
+
+def _repo(tracked: Path, remote: str | None):
+    from dvc.repo import Repo
+
+    root, scm = dvc_root(tracked)
+    if not (root / ".dvc").is_dir():
+        Repo.init(str(root), no_scm=not scm)
+    repo = Repo(str(root))
+    if remote:
+        with repo.config.edit() as config:
+            config["remote"][REMOTE_NAME] = {"url": remote}
+            config["core"]["remote"] = REMOTE_NAME
+        repo = Repo(str(root))
+    return repo
+
+
+@dataclass(frozen=True)
+class TrackedVersion:
+    md5: str  # DVC's hash of the directory: "<md5>.dir"
+    files: dict[str, str]  # file name -> md5
+    dvc_file: Path
+    pushed: bool
+
+
+def track(directory: Path, remote: str | None = None) -> TrackedVersion:
+    """``dvc add`` the directory (and ``dvc push`` it when a remote is configured); returns its version."""
+    directory = directory.resolve()
+    repo = _repo(directory, remote)
+    stage = repo.add(str(directory))[0]
+    md5 = stage.outs[0].hash_info.value
+    if remote:
+        repo.push(targets=[stage.path])
+    entries = json.loads(Path(repo.cache.local.oid_to_path(md5)).read_text())
+    return TrackedVersion(md5, {e["relpath"]: e["md5"] for e in entries}, Path(stage.path), bool(remote))
+
+
+class VersionNotFound(LookupError):
+    """No cache or remote holds the requested data version."""
+
+
+def restore(tracked: Path, md5: str, target: Path, remote: str | None = None) -> Path:
+    """Rebuild version ``md5`` of the tracked directory into ``target`` (atomically), from the cache or remote."""
+    repo = _repo(tracked, remote)
+    stores = [repo.cache.local] + ([repo.cloud.get_remote_odb(REMOTE_NAME)] if remote else [])
+
+    def locate(oid: str) -> Path:
+        for store in stores:
+            candidate = Path(store.oid_to_path(oid))
+            if candidate.exists():
+                return candidate
+        where = "the DVC cache" + (f" or the remote {remote}" if remote else "")
+        raise VersionNotFound(f"data version {oid} is not in {where}")
+
+    staging = target.with_name(f".{target.name}.restoring")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for entry in json.loads(locate(md5).read_text()):
+        destination, source = staging / entry["relpath"], locate(entry["md5"])
+        shutil.copyfile(source, destination)
+        if file_md5(destination) != entry["md5"]:
+            raise VersionNotFound(f"{entry['relpath']} of data version {md5}: the stored copy {source} is corrupt")
+    if target.exists():
+        shutil.rmtree(target)
+    os.rename(staging, target)
+    return target

@@ -1,0 +1,213 @@
+"""The extract: exact types, run-config windows, one consistent cut under concurrent writes, nothing half-written
+when killed, previous snapshot intact when the database is down, and byte-exact DVC restore by hash."""
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from americano_pipeline import snapshots
+from americano_pipeline.checks.validation import read_frame, validate_cut
+from americano_pipeline.database import READER_ROLE, connect
+from americano_pipeline.source_schema import TABLES, enums
+from americano_pipeline.versioning import VersionNotFound, restore
+from tests.integration.snapshot_support import materialize, materialized
+
+pytestmark = pytest.mark.integration
+
+
+def _extract(url, out_dir, window=snapshots.ExtractWindow(days=0)):
+    with connect(url, role=READER_ROLE) as conn:
+        return snapshots.extract(conn, out_dir, snapshots.new_snapshot_id(), window)
+
+
+def test_types_are_preserved_exactly(source_db, tmp_path):
+    files = _extract(source_db, tmp_path)
+    events = pq.read_table(files["behavioral_events"].path)
+    assert events.schema == snapshots.arrow_schema("behavioral_events")
+    assert events.schema.field("timestamp").type == pa.timestamp("ms", tz="UTC")
+    assert events.schema.field("eventType").type == pa.dictionary(pa.int32(), pa.string())
+    assert events.column("eventType").chunk(0).dictionary.to_pylist() == list(enums()["EventType"])
+    with connect(source_db) as conn:
+        rows = conn.execute(
+            """SELECT id, "timestamp", "eventData", "eventType"::text, "sessionPerformanceScore", "randomizationSeed"
+               FROM behavioral_events ORDER BY id""").fetchall()
+        deviations = conn.execute("SELECT count(*) FROM experiment_protocols").fetchone()[0]
+    assert len(rows) == events.num_rows
+    by_id = {r["id"]: r for r in events.to_pylist()}
+    for event_id, stamp, data, kind, score, seed in rows[:: max(1, len(rows) // 300)]:
+        row = by_id[event_id]
+        assert row["timestamp"] == stamp  # same instant, to the millisecond, in UTC
+        assert json.loads(row["eventData"]) == data
+        assert row["eventType"] == kind and row["sessionPerformanceScore"] == score
+        assert row["randomizationSeed"] == seed
+    assert events.column("sessionPerformanceScore").null_count > 0  # nullable ints stay nullable, not NaN
+    protocols = pq.read_table(files["experiment_protocols"].path)
+    assert protocols.num_rows == deviations and json.loads(protocols.column("deviations")[0].as_py()) == []
+    assert files["analysis_runs"].rows == 0 and pq.read_table(files["analysis_runs"].path).num_rows == 0
+
+
+def test_window_and_user_filters(source_db, tmp_path):
+    with connect(source_db) as conn:
+        recent = conn.execute(
+            """SELECT count(*) FROM behavioral_events WHERE "timestamp" >= now() - interval '60 days'""").fetchone()[0]
+        user, user_events, user_protocols = conn.execute(
+            """SELECT "userId", count(*), (SELECT count(*) FROM experiment_protocols p WHERE p."userId" = e."userId")
+               FROM behavioral_events e GROUP BY 1 ORDER BY 1 LIMIT 1""").fetchone()
+    windowed = _extract(source_db, tmp_path / "a", snapshots.ExtractWindow(days=60))
+    assert windowed["behavioral_events"].rows == recent > 0
+    one_user = _extract(source_db, tmp_path / "b", snapshots.ExtractWindow(days=0, user_id=user))
+    assert one_user["behavioral_events"].rows == user_events
+    assert one_user["experiment_protocols"].rows == user_protocols == 3
+    assert one_user["phase_assignments"].rows == 10
+    assert set(pq.read_table(one_user["context_metadata"].path).column("userId").to_pylist()) == {user}
+    with pytest.raises(ValueError, match="days must be >= 0"):
+        snapshots.ExtractWindow(days=-1)
+
+
+def test_concurrent_inserts_never_produce_orphans(source_db, tmp_path, monkeypatch):
+    """Pairs (context row, event referencing it) committed while the extract runs are in both files or neither."""
+    context_read = threading.Event()
+    original = snapshots._write_table
+
+    def slow_after_context(cur, table, window, target):
+        rows = original(cur, table, window, target)
+        if table == "context_metadata":
+            context_read.set()
+            time.sleep(1.0)  # the window in which a non-repeatable read would pick up orphans
+        return rows
+
+    monkeypatch.setattr(snapshots, "_write_table", slow_after_context)
+    inserted, stop = [], threading.Event()
+
+    def writer():
+        with connect(source_db) as conn:
+            context_read.wait(10)
+            while not stop.is_set():
+                n = len(inserted)
+                context_id, event_id = f"cctx{n:021d}", f"cevt{n:021d}"
+                conn.execute(
+                    """INSERT INTO context_metadata (id, "userId", "timestamp", mood, "energyLevel", location)
+                       VALUES (%s, 'u', now() - interval '1 hour', 'HIGH', 5, 'HOME')""", (context_id,))
+                conn.execute(
+                    """INSERT INTO behavioral_events (id, "userId", "eventType", "eventData", "timestamp",
+                       "contextMetadataId") VALUES (%s, 'u', 'SEARCH_PERFORMED', '{}', now() - interval '1 hour', %s)""",
+                    (event_id, context_id))
+                conn.commit()
+                inserted.append(event_id)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        files = _extract(source_db, tmp_path)
+    finally:
+        stop.set()
+        thread.join()
+    assert len(inserted) > 10  # the writer really committed during the extract
+    cut = {t: read_frame(files[t].path) for t in TABLES}
+    assert not set(inserted) & set(cut["behavioral_events"]["id"])
+    assert all(report.passed for report in validate_cut(cut).values())
+
+
+def test_terminated_server_connection_leaves_no_partial_file_and_a_rerun_succeeds(source_db, tmp_path, monkeypatch):
+    good = _extract(source_db, tmp_path)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    original, calls = snapshots._write_table, []
+
+    def killed_mid_way(cur, table, window, target):
+        calls.append(table)
+        if len(calls) == 3:
+            with connect(source_db, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (cur.connection.info.backend_pid,))
+        return original(cur, table, window, target)
+
+    monkeypatch.setattr(snapshots, "_write_table", killed_mid_way)
+    with pytest.raises(Exception, match="terminat"):
+        _extract(source_db, tmp_path)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    monkeypatch.setattr(snapshots, "_write_table", original)
+    rerun = _extract(source_db, tmp_path)
+    assert rerun["behavioral_events"].md5 == good["behavioral_events"].md5
+
+
+def test_killed_process_leaves_no_visible_partial_file(source_db, tmp_path):
+    project = Path(__file__).resolve().parents[2]
+    script = (
+        "import time, sys\n"
+        "from pathlib import Path\n"
+        "from americano_pipeline import snapshots\n"
+        "from americano_pipeline.database import connect\n"
+        "original = snapshots._write_table\n"
+        "def slow(cur, table, window, target):\n"
+        "    rows = original(cur, table, window, target)\n"
+        "    print(table, flush=True); time.sleep(30)\n"
+        "    return rows\n"
+        "snapshots._write_table = slow\n"
+        f"with connect({source_db!r}) as conn:\n"
+        f"    snapshots.extract(conn, Path({str(tmp_path)!r}), 'killed')\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=project, stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "experiment_protocols"  # one table done, inside the transaction
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    visible = [p for p in tmp_path.rglob("*.parquet")]
+    assert visible == []
+    assert [p.name for p in tmp_path.rglob(".*.tmp")] == [".killed.parquet.tmp"]  # hidden, never a snapshot
+    files = _extract(source_db, tmp_path)
+    assert all(f.path.exists() for f in files.values())
+    assert list(tmp_path.rglob(".*.tmp")) == []  # the rerun cleared the leftover
+
+
+def test_database_down_fails_clearly_and_keeps_the_previous_snapshot(source_db, data_dir):
+    assert materialize(source_db).success
+    current = data_dir / "raw" / "current" / "behavioral_events.parquet"
+    before = current.read_bytes()
+    result = materialize("postgresql://americano:wrong@127.0.0.1:1/americano")
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+    assert "cannot connect to PostgreSQL at 127.0.0.1:1/americano as americano" in failure
+    assert current.read_bytes() == before
+
+
+def test_restore_an_earlier_snapshot_byte_for_byte_from_cache_and_from_a_remote(source_db, data_dir, tmp_path,
+                                                                                   monkeypatch):
+    remote = tmp_path / "dvc-remote"
+    monkeypatch.setenv("AMERICANO_DVC_REMOTE", str(remote))
+    first = materialize(source_db)
+    first_hash = materialized(first)["raw/behavioral_events"]["data_version_hash"]
+    current = data_dir / "raw" / "current"
+    first_bytes = {p.name: p.read_bytes() for p in current.iterdir()}
+    with connect(source_db) as conn:
+        conn.execute("""UPDATE context_metadata SET "sleepHours" = 8.5""")
+        conn.commit()
+    second_hash = materialized(materialize(source_db))["raw/behavioral_events"]["data_version_hash"]
+    assert second_hash != first_hash and second_hash.endswith(".dir")
+    assert (current / "context_metadata.parquet").read_bytes() != first_bytes["context_metadata.parquet"]
+
+    restored = restore(current, first_hash, tmp_path / "restored-from-cache")
+    assert {p.name: p.read_bytes() for p in restored.iterdir()} == first_bytes
+
+    shutil.rmtree(data_dir / "raw" / ".dvc" / "cache")  # only the remote still has the first version
+    restored = restore(current, first_hash, tmp_path / "restored-from-remote", remote=str(remote))
+    assert {p.name: p.read_bytes() for p in restored.iterdir()} == first_bytes
+    with pytest.raises(VersionNotFound, match="is not in the DVC cache or the remote"):
+        restore(current, "0" * 32 + ".dir", tmp_path / "nothing", remote=str(remote))
+
+
+def test_inside_a_git_repository_dvc_uses_it(source_db, tmp_path, monkeypatch):
+    repo = tmp_path / "project"
+    (repo / "data").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    monkeypatch.setenv("AMERICANO_DATA_DIR", str(repo / "data"))
+    assert materialize(source_db).success
+    assert (repo / ".dvc").is_dir() and (repo / "data" / "raw" / "current.dvc").exists()
+    assert "/current" in (repo / "data" / "raw" / ".gitignore").read_text()
+    assert not (repo / "data" / ".dvc").exists()
