@@ -31,6 +31,7 @@ def dvc_root(tracked: Path) -> tuple[Path, bool]:
 
 
 def _repo(tracked: Path, remote: str | None):
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")  # no usage reports from a research pipeline
     from dvc.repo import Repo
 
     root, scm = dvc_root(tracked)
