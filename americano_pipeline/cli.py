@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--reset", action="store_true", help="replace existing study data")
 
     commands.add_parser("demo", help="start the database, seed it if empty, run the pipeline, print a summary")
+
+    restore = commands.add_parser("restore", help="rebuild an earlier snapshot cut, byte for byte, from its DVC hash")
+    restore.add_argument("data_version", help="the data_version_hash recorded with the snapshot (<md5>.dir)")
+    restore.add_argument("--to", default=None, help="target directory (default data/restored/<hash>)")
     return parser
 
 
@@ -113,6 +117,18 @@ def _print_counts(counts: dict[str, int]) -> None:
         print(f"  {table:<{width}}  {count:>12,}")
 
 
+def _restore(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from americano_pipeline.versioning import restore
+
+    target = Path(args.to) if args.to else settings.data_dir() / "restored" / args.data_version
+    restored = restore(settings.data_dir() / "raw" / "current", args.data_version, target,
+                       os.environ.get("AMERICANO_DVC_REMOTE") or None)
+    for path in sorted(restored.iterdir()):
+        print(f"  {path}  {path.stat().st_size:,} bytes")
+
+
 def _run_pipeline() -> bool:
     """Materialize the asset graph once in-process on the persistent instance; print what it produced."""
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home()))
@@ -166,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     from americano_pipeline.database import DatabaseUnavailable
     from americano_pipeline.demo.cluster import ClusterError
     from americano_pipeline.demo.seeding import NotEmpty
+    from americano_pipeline.versioning import VersionNotFound
 
     args = _parser().parse_args(argv)
     try:
@@ -173,9 +190,11 @@ def main(argv: list[str] | None = None) -> int:
             _db(args.action)
         elif args.command == "seed":
             _seed(args)
+        elif args.command == "restore":
+            _restore(args)
         elif not _demo():
             return 1
-    except (DatabaseUnavailable, ClusterError, NotEmpty, ValueError) as exc:
+    except (DatabaseUnavailable, ClusterError, NotEmpty, VersionNotFound, ValueError) as exc:
         print(f"americano: error: {exc}", file=sys.stderr)
         return 1
     return 0

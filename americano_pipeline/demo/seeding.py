@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +68,29 @@ def _copy_arrow(cur: psycopg.Cursor, table: str, data: pa.Table) -> None:
         copy.write(buffer.getbuffer())
 
 
+@contextmanager
+def _indexes_deferred(cur: psycopg.Cursor, table: str):
+    """Drop ``table``'s secondary indexes and foreign keys for a bulk load into it, then rebuild them.
+
+    Building an index once over loaded rows is several times cheaper than maintaining it row by row, and the
+    foreign keys are re-validated when they are added back, so integrity is checked all the same (as pg_restore
+    does). The definitions come from sql/schema.sql; everything runs inside the caller's transaction.
+    """
+    ddl = schema_sql()
+    indexes = re.findall(rf'(CREATE INDEX "(\w+)" ON "{table}"\(.*?\);)', ddl)
+    body = re.search(rf'CREATE TABLE "{table}" \((.*?)\n\);', ddl, re.S).group(1)
+    foreign_keys = re.findall(r'CONSTRAINT "(\w+_fkey)" (FOREIGN KEY .*?)(?:,\n|$)', body, re.S)
+    for _, name in indexes:
+        cur.execute(f'DROP INDEX "{name}"')
+    for name, _ in foreign_keys:
+        cur.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+    yield
+    for statement, _ in indexes:
+        cur.execute(statement)
+    for name, definition in foreign_keys:
+        cur.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {" ".join(definition.split())}')
+
+
 @dataclass(frozen=True)
 class SeedReport:
     counts: dict[str, int]
@@ -91,13 +116,14 @@ def seed(conn: psycopg.Connection, config: SeedConfig, *, reset: bool = False,
     with conn.transaction(), conn.cursor() as cur:
         if reset:
             cur.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in TABLES))
-        for index in range(config.users):
-            user = simulate_user(config, index)
-            _copy_rows(cur, "experiment_protocols", user.protocols)
-            _copy_rows(cur, "phase_assignments", user.phases)
-            _copy_arrow(cur, "context_metadata", user.context)
-            _copy_arrow(cur, "behavioral_events", user.events)
-            designs.append((user.user_id, user.schedules, user.protocols))
+        with _indexes_deferred(cur, "behavioral_events"):
+            for index in range(config.users):
+                user = simulate_user(config, index)
+                _copy_rows(cur, "experiment_protocols", user.protocols)
+                _copy_rows(cur, "phase_assignments", user.phases)
+                _copy_arrow(cur, "context_metadata", user.context)
+                _copy_arrow(cur, "behavioral_events", user.events)
+                designs.append((user.user_id, user.schedules, user.protocols))
     seconds = time.perf_counter() - started
     conn.execute("ANALYZE")
     path = ground_truth_path or settings.data_dir() / "demo" / "ground_truth.json"

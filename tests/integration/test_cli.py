@@ -116,3 +116,23 @@ def test_too_few_days_for_the_protocols_is_refused(data_dir):
     result = _run(_env(data_dir, free_port(), AMERICANO_DATABASE_URL="postgresql://x@127.0.0.1:1/x"),
                   "seed", "--days", "30")
     assert result.returncode == 1 and "--days must be at least" in result.stderr
+
+
+def test_demo_prints_rows_and_data_version_and_restore_rebuilds_it(data_dir):
+    env = _env(data_dir, free_port(), DAGSTER_HOME=str(data_dir / "dagster_home"))
+    (data_dir / "dagster_home").mkdir()
+    demo = _run(env, "demo")
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    assert "source database rows:" in demo.stdout and "planted ground truth" in demo.stdout
+    lines = [line for line in demo.stdout.splitlines() if line.strip().startswith("raw/")]
+    assert len(lines) == 5 and all("check passed" in line for line in lines)
+    version = lines[0].split("data version ")[1].strip()
+    assert version.endswith(".dir") and all(line.endswith(version) for line in lines)
+    restored = _run(env, "restore", version, "--to", str(data_dir / "restored"))
+    assert restored.returncode == 0, restored.stderr
+    current = data_dir / "raw" / "current"
+    assert {p.name: p.read_bytes() for p in (data_dir / "restored").iterdir()} == \
+        {p.name: p.read_bytes() for p in current.iterdir()}
+    missing = _run(env, "restore", "0" * 32 + ".dir")
+    assert missing.returncode == 1 and "is not in the DVC cache" in missing.stderr
+    _run(env, "db", "stop")
