@@ -13,7 +13,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: demo test install lock clean
+.PHONY: demo test install ui lock clean
 
 demo: $(STAMP)
 	$(VENV)/bin/americano demo
@@ -22,6 +22,10 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 install: $(STAMP)
+
+# The Dagster UI on http://127.0.0.1:3000 (this machine only), on the same instance `make demo` used.
+ui: $(STAMP)
+	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 $(UV):
 	python3.11 -m venv $(TOOLS)

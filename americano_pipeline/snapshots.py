@@ -150,10 +150,6 @@ class SnapshotFile:
     md5: str  # DVC's file hash: md5 of the file's bytes
     columns: list[str]
 
-    def metadata(self) -> dict:
-        return {"table": self.table, "path": str(self.path), "rows": self.rows, "bytes": self.bytes,
-                "md5": self.md5, "columns": self.columns}
-
 
 def file_md5(path: Path) -> str:
     digest = hashlib.md5()
