@@ -24,6 +24,7 @@ from americano_pipeline import settings
 
 DATABASE = "americano"
 OWNER = "americano"
+DEBIAN_BINARIES = Path("/usr/lib/postgresql")  # <version>/bin, as Debian's postgresql package installs them
 _START_ATTEMPTS = 10
 _SOCKET_PATH_LIMIT = 100  # sun_path is 108 bytes; ".s.PGSQL.NNNNN" is appended
 
@@ -37,9 +38,9 @@ def _server_binaries() -> Path:
     candidates = []
     if os.environ.get("AMERICANO_PG_BINDIR"):
         candidates.append(Path(os.environ["AMERICANO_PG_BINDIR"]))
-    debian = Path("/usr/lib/postgresql")
-    if debian.is_dir():
-        versions = sorted((p for p in debian.iterdir() if p.name.isdigit()), key=lambda p: int(p.name), reverse=True)
+    if DEBIAN_BINARIES.is_dir():
+        versions = sorted((p for p in DEBIAN_BINARIES.iterdir() if p.name.isdigit()), key=lambda p: int(p.name),
+                          reverse=True)
         candidates.extend(v / "bin" for v in versions)
     on_path = shutil.which("initdb")
     if on_path:
@@ -191,6 +192,7 @@ class LocalCluster:
         """Start the cluster (initdb on first use) and create the database; False if it was already running."""
         if self.initialized and self.pid():
             return False
+        _server_binaries()  # fail with the install instruction before touching any file
         if _port_in_use(self.port):
             raise ClusterError(
                 f"port {self.port} on 127.0.0.1 is taken by another server (not the cluster at {self.pgdata}); "

@@ -68,6 +68,10 @@ def test_lifecycle_start_status_stop_start_and_stale_pid_recovery(data_dir):
     seeded = _run(env, "seed", "--end-date", "2026-10-31")
     assert seeded.returncode == 0, seeded.stderr
     assert "behavioral_events" in seeded.stdout and "events/s" in seeded.stdout
+    assert "removed the local cluster" in _run(env, "db", "reset").stdout
+    assert json.loads(_run(env, "db", "status").stdout) == {
+        **json.loads(_run(env, "db", "status").stdout), "initialized": False, "running": False}
+    assert "schema created" in _run(env, "db", "start").stdout  # a reset cluster starts empty
     _run(env, "db", "stop")
 
 
