@@ -8,23 +8,35 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+MANIFEST := dbt_project/target/manifest.json
+DBT := $(VENV)/bin/dbt --no-use-colors
+DBT_DIRS := --project-dir dbt_project --profiles-dir dbt_project
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests dbt_project/plugins -type f) \
+	dbt_project/dbt_project.yml dbt_project/profiles.yml
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: demo test install ui lock clean
+.PHONY: demo test install manifest ui docs lock clean
 
-demo: $(STAMP)
+demo: $(STAMP) $(MANIFEST)
 	$(VENV)/bin/americano demo
 
-test: $(STAMP)
+test: $(STAMP) $(MANIFEST)
 	$(PY) -m pytest
 
 install: $(STAMP)
 
+# The dbt manifest the Dagster code location reads: prepared here, never implicitly on import.
+manifest: $(MANIFEST)
+
+$(MANIFEST): $(STAMP) $(DBT_SOURCES)
+	$(DBT) parse --quiet $(DBT_DIRS)
+	touch $(MANIFEST)
+
 # The Dagster UI on http://127.0.0.1:3000 (this machine only), on the same instance `make demo` used.
-ui: $(STAMP)
+ui: $(STAMP) $(MANIFEST)
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 $(UV):
@@ -37,9 +49,15 @@ $(STAMP): pyproject.toml requirements.lock | $(UV)
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	touch $(STAMP)
 
+# The dbt docs of the warehouse (models, columns, metric catalogue, lineage) on http://127.0.0.1:8080; needs a
+# built warehouse (make demo) for the column types.
+docs: $(MANIFEST)
+	$(DBT) docs generate $(DBT_DIRS)
+	$(DBT) docs serve $(DBT_DIRS) --host 127.0.0.1 --port 8080 --no-browser
+
 # Re-resolve the pinned dependency set after editing pyproject.toml.
 lock: | $(UV)
 	$(UV) pip compile --quiet --python-version 3.11 pyproject.toml -o requirements.lock
 
 clean:
-	rm -rf $(VENV) $(TOOLS)
+	rm -rf $(VENV) $(TOOLS) dbt_project/target dbt_project/logs

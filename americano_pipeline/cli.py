@@ -7,6 +7,7 @@ the study app), and it must work, with one-line errors, before any Dagster insta
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -139,20 +140,36 @@ def _run_pipeline() -> bool:
     # The demo study spans 150 days, more than the extract's default 90-day event window: take all history.
     run_config = {"ops": {"raw_snapshot": {"config": {"days": 0}}},
                   "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-        run_config=run_config, instance=dg.DagsterInstance.get(), raise_on_error=False)
-    checks = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
-    print(f"pipeline run {result.run_id} ({'succeeded' if result.success else 'FAILED'}):")
+    # dagster-dbt echoes every dbt log line to stdout: keep them in a file, print the outcome.
+    log_path = settings.data_dir() / "demo" / "pipeline.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log, contextlib.redirect_stdout(log):
+        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+            run_config=run_config, instance=dg.DagsterInstance.get(), raise_on_error=False)
+    checks = result.get_asset_check_evaluations()
+    snapshot_checks = {c.asset_key.to_user_string(): c for c in checks if c.asset_key.path[0] == "raw"}
+    dbt_checks = [c for c in checks if c.asset_key.path[0] != "raw"]
+    print(f"pipeline run {result.run_id} ({'succeeded' if result.success else 'FAILED'}; dbt log {log_path}):")
+    models = 0
     for event in result.get_asset_materialization_events():
         materialization = event.materialization
         key = materialization.asset_key.to_user_string()
         meta = {k: v.value for k, v in materialization.metadata.items()}
-        check = checks.get(key)
-        verdict = "" if check is None else ("check passed" if check.passed else "CHECK FAILED")
-        print(f"  {key:<24} {meta.get('rows', ''):>10,}  {verdict:<13} data version {meta.get('data_version_hash')}")
-    for check in checks.values():
+        if key not in snapshot_checks:
+            models += 1
+            continue
+        verdict = "check passed" if snapshot_checks[key].passed else "CHECK FAILED"
+        print(f"  {key:<24} {meta['rows']:>10,}  {verdict:<13} data version {meta['data_version_hash']}")
+    if dbt_checks or models:
+        print(f"  dbt: {models} models built, {sum(c.passed for c in dbt_checks)} of {len(dbt_checks)} checks passed")
+    for check in checks:
         if not check.passed:
-            print(f"  {check.asset_key.to_user_string()}: {check.description}")
+            print(f"  FAILED {check.asset_key.to_user_string()} {check.check_name}: {check.description}")
+    if models:
+        from americano_pipeline.demo.report import phase_summary
+
+        print(f"daily outcomes per protocol and phase ({settings.duckdb_path()}):")
+        print(phase_summary(settings.duckdb_path()))
     return result.success
 
 

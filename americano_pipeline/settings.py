@@ -18,6 +18,14 @@ def data_dir() -> Path:
     return Path(os.environ.get("AMERICANO_DATA_DIR") or PROJECT_ROOT / "data").resolve()
 
 
+def duckdb_path() -> Path:
+    """The DuckDB warehouse file: AMERICANO_DUCKDB_PATH, default <data dir>/americano_analytics.duckdb.
+
+    dbt_project/profiles.yml resolves the same variables to the same default, so dbt writes what Python reads.
+    """
+    return Path(os.environ.get("AMERICANO_DUCKDB_PATH") or data_dir() / "americano_analytics.duckdb").resolve()
+
+
 def external_database_url() -> str | None:
     """AMERICANO_DATABASE_URL, when the user points the pipeline at an existing server."""
     return os.environ.get("AMERICANO_DATABASE_URL") or None

@@ -24,6 +24,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def seeded_database(cluster: LocalCluster, name: str, config, truth_path: Path):
+    """(Re)create database ``name`` on ``cluster``, seed it with ``config``; returns (URL, seed report)."""
+    from americano_pipeline.demo.seeding import seed
+
+    with connect(cluster.url("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = cluster.url(name)
+    with connect(url) as conn:
+        report = seed(conn, config, ground_truth_path=truth_path)
+    return url, report
+
+
 @pytest.fixture(scope="session")
 def pg_cluster():
     root = Path(tempfile.mkdtemp(prefix="americano-test-pg-"))

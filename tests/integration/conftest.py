@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 
 from americano_pipeline.database import connect
-from americano_pipeline.demo.seeding import seed
 from americano_pipeline.demo.synthetic import SeedConfig
+from tests.conftest import seeded_database
 
 SEED = SeedConfig(users=2, days=150, events_per_day=20, seed=11, end_date=date(2026, 10, 31))
 
@@ -16,11 +16,7 @@ SEED = SeedConfig(users=2, days=150, events_per_day=20, seed=11, end_date=date(2
 def seeded_template(pg_cluster, tmp_path_factory):
     """A seeded database used only as a CREATE DATABASE ... TEMPLATE source."""
     name = "snapshot_template"
-    with connect(pg_cluster.url("postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    with connect(pg_cluster.url(name)) as conn:
-        seed(conn, SEED, ground_truth_path=tmp_path_factory.mktemp("truth") / "ground_truth.json")
+    seeded_database(pg_cluster, name, SEED, tmp_path_factory.mktemp("truth") / "ground_truth.json")
     return name
 
 

@@ -9,6 +9,7 @@ from americano_pipeline.database import connect
 from americano_pipeline.demo.seeding import NotEmpty, row_counts, seed
 from americano_pipeline.demo.synthetic import SeedConfig
 from americano_pipeline.source_schema import TABLES
+from tests.conftest import seeded_database
 
 pytestmark = pytest.mark.integration
 
@@ -24,16 +25,8 @@ def _table_hashes(url):
 @pytest.fixture(scope="module")
 def seeded(pg_cluster, tmp_path_factory):
     """One seeded database shared by the read-only tests of this module."""
-    from americano_pipeline.database import connect as open_conn
-
-    name = "seeded_module"
-    with open_conn(pg_cluster.url("postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = pg_cluster.url(name)
     truth_path = tmp_path_factory.mktemp("truth") / "ground_truth.json"
-    with open_conn(url) as conn:
-        report = seed(conn, CONFIG, ground_truth_path=truth_path)
+    url, report = seeded_database(pg_cluster, "seeded_module", CONFIG, truth_path)
     return url, report, json.loads(truth_path.read_text())
 
 
