@@ -18,7 +18,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: demo test install manifest ui docs lock clean
+.PHONY: demo test install manifest ui docs mlflow lock clean
 
 demo: $(STAMP) $(MANIFEST)
 	$(VENV)/bin/americano demo
@@ -54,6 +54,11 @@ $(STAMP): pyproject.toml requirements.lock | $(UV)
 docs: $(MANIFEST)
 	$(DBT) docs generate $(DBT_DIRS)
 	$(DBT) docs serve $(DBT_DIRS) --host 127.0.0.1 --port 8080 --no-browser
+
+# The MLflow UI on http://127.0.0.1:5000 over the pipeline's store (every snapshot, dbt build and analysis run).
+mlflow: $(STAMP)
+	$(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$${AMERICANO_DATA_DIR:-$(CURDIR)/data}/mlflow/mlflow.db} \
+		--host 127.0.0.1 --port 5000
 
 # Re-resolve the pinned dependency set after editing pyproject.toml.
 lock: | $(UV)

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from datetime import date
+from pathlib import Path
 
 from americano_pipeline import settings
 
@@ -131,21 +132,54 @@ def _restore(args: argparse.Namespace) -> None:
 
 
 def _run_pipeline() -> bool:
-    """Materialize the asset graph once in-process on the persistent instance; print what it produced."""
+    """Materialize the asset graph in-process on the persistent instance; print what it produced.
+
+    Two runs, as the nightly schedule does them: the snapshot and the warehouse, then one single-run backfill of
+    the four analyses over every registered protocol (so the heavy imports happen once).
+    """
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home()))
     import dagster as dg
 
     from americano_pipeline.definitions import defs
+    from americano_pipeline.partitions import partition_range_tags, protocols, register_protocols
+    from americano_pipeline.resources.postgres import PostgresResource
 
+    instance = dg.DagsterInstance.get()
     # The demo study spans 150 days, more than the extract's default 90-day event window: take all history.
-    run_config = {"ops": {"raw_snapshot": {"config": {"days": 0}}},
-                  "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+    run_config = {"ops": {"raw_snapshot": {"config": {"days": 0}}}, **quiet}
     # dagster-dbt echoes every dbt log line to stdout: keep them in a file, print the outcome.
     log_path = settings.data_dir() / "demo" / "pipeline.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log, contextlib.redirect_stdout(log):
-        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-            run_config=run_config, instance=dg.DagsterInstance.get(), raise_on_error=False)
+        result = defs.resolve_job_def("snapshot_and_warehouse").execute_in_process(
+            run_config=run_config, instance=instance, raise_on_error=False)
+    _print_warehouse_run(result, log_path)
+    if not result.success:
+        return False
+    register_protocols(instance, PostgresResource())
+    keys = instance.get_dynamic_partitions(protocols.name)
+    print(f"analysing {len(keys)} protocols (one run over all partitions) ...")
+    analysis = defs.resolve_job_def("analysis").execute_in_process(
+        run_config=quiet, instance=instance, tags=partition_range_tags(keys), raise_on_error=False)
+    from americano_pipeline.analysis.summary import summary_table
+
+    print(f"analysis run {analysis.run_id} ({'succeeded' if analysis.success else 'FAILED'}):")
+    for event in analysis.get_step_failure_events():
+        print(f"  FAILED {event.step_key}: {event.step_failure_data.error.message.strip().splitlines()[0]}")
+    print(summary_table(settings.data_dir() / "analysis", keys))
+    print(f"MLflow: {_mlflow_location()} (make mlflow); Dagster UI: make ui")
+    return analysis.success
+
+
+def _mlflow_location() -> str:
+    from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource
+
+    return MlflowTrackingResource().resolved_tracking_uri()
+
+
+def _print_warehouse_run(result, log_path: Path) -> None:
+    """Snapshot rows, check verdicts and data version per table; dbt models and tests; the phase summary."""
     checks = result.get_asset_check_evaluations()
     snapshot_checks = {c.asset_key.to_user_string(): c for c in checks if c.asset_key.path[0] == "raw"}
     dbt_checks = [c for c in checks if c.asset_key.path[0] != "raw"]
@@ -170,7 +204,6 @@ def _run_pipeline() -> bool:
 
         print(f"daily outcomes per protocol and phase ({settings.duckdb_path()}):")
         print(phase_summary(settings.duckdb_path()))
-    return result.success
 
 
 def _demo() -> bool:

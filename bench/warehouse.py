@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -83,10 +84,22 @@ DUCKDB_MART = CHECKSUM.format(rows=f"""
     where engagement_score is not null""")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def throwaway_cluster():
+    """A started PostgreSQL cluster in a temporary directory on a free port; stopped and removed afterwards."""
+    cluster = LocalCluster(Path(tempfile.mkdtemp(prefix="americano-bench-pg-")), free_port())  # the server user's
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 def _timed(action):
@@ -143,10 +156,8 @@ def main() -> None:
     users = max(1, math.ceil(args.events / EVENTS_PER_USER))
     config = SeedConfig(users=users, days=DAYS, events_per_day=EVENTS_PER_DAY, seed=1, end_date=date(2026, 10, 31))
 
-    root = Path(tempfile.mkdtemp(prefix="americano-bench-warehouse-"))
-    cluster = LocalCluster(Path(tempfile.mkdtemp(prefix="americano-bench-pg-")), _free_port())  # the server user's
-    try:
-        cluster.start()
+    with tempfile.TemporaryDirectory(prefix="americano-bench-warehouse-") as tmp, throwaway_cluster() as cluster:
+        root = Path(tmp)
         with connect(cluster.url("postgres"), autocommit=True) as conn:
             conn.execute('CREATE DATABASE "demo"')
         _, demo_seconds, demo_events = build_warehouse(cluster.url("demo"), DEMO, root / "demo")
@@ -172,10 +183,6 @@ def main() -> None:
         print(f"  DuckDB      dbt staging (same work)       {staging * 1000:10.1f} ms  {postgres / staging:7.1f}x")
         print(f"  DuckDB      dbt mart (pre-aggregated)     {mart * 1000:10.1f} ms  {postgres / mart:7.1f}x"
               f"   (target >= 10x at 10M events)")
-    finally:
-        cluster.stop()
-        shutil.rmtree(cluster.root, ignore_errors=True)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ and validation must gate what becomes *current*. The step extracts an immutable 
 only then promotes it to ``raw/current/`` and records its DVC version. In strict mode (default) a failing
 check quarantines the offending rows, leaves the previous good cut current, and blocks everything
 downstream; in non-strict mode invalid rows go to quarantine, the check warns with the counts, and the valid
-rows are promoted (as the original validator's strict/non-strict modes).
+rows are promoted (as the original validator's strict/non-strict modes). Every materialization is an MLflow
+run (experiment ``raw_snapshot``: rows, bytes and failing rows per table, the DVC hash), so a result's lineage
+can be followed in MLflow alone; the store is reached before the extract, so an unavailable one costs nothing.
 """
 
 
@@ -15,6 +17,7 @@ import dagster as dg
 from americano_pipeline import settings
 from americano_pipeline.database import DatabaseUnavailable
 from americano_pipeline.resources.data_versioning import DataVersioningResource
+from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource
 from americano_pipeline.resources.postgres import PostgresResource
 from americano_pipeline.source_schema import TABLES
 
@@ -44,10 +47,11 @@ def _asset_key(table: str) -> dg.AssetKey:
     pool="dvc",
 )
 def raw_snapshot(context: dg.AssetExecutionContext, config: SnapshotConfig, postgres: PostgresResource,
-                 data_versioning: DataVersioningResource):
+                 data_versioning: DataVersioningResource, mlflow_tracking: MlflowTrackingResource):
     from americano_pipeline.checks.validation import read_frame, validate_cut, without_rows, write_quarantine
     from americano_pipeline.snapshots import ExtractWindow, extract, file_md5, new_snapshot_id, promote
 
+    mlflow_tracking.tracker().experiment_id(context.op_def.name)
     raw_dir, quarantine_dir = settings.data_dir() / "raw", settings.data_dir() / "quarantine"
     snapshot_id, window = new_snapshot_id(), ExtractWindow(config.days, config.user_id)
     try:
@@ -78,19 +82,28 @@ def raw_snapshot(context: dg.AssetExecutionContext, config: SnapshotConfig, post
         promote(files, raw_dir / "current")
         version = data_versioning.track(raw_dir / "current")
     events = cut["behavioral_events"]["timestamp"]
+    metadata = {table: {
+        "snapshot_id": snapshot_id, "path": dg.MetadataValue.path(str(files[table].path)), "rows": len(cut[table]),
+        "bytes": files[table].path.stat().st_size, "columns": ", ".join(files[table].columns),
+        "window_days": config.days, "user_id": config.user_id or "all",
+        "events_from": str(events.min()) if len(events) else "none",
+        "events_to": str(events.max()) if len(events) else "none",
+        "file_md5": file_md5(files[table].path), "promoted_to_current": clean,
+        "data_version_hash": version.md5 if version else "not promoted",
+    } for table in TABLES}
+    version_tags = {f"dvc.raw.{table}": version.md5 for table in TABLES} if version else {}
+    run_id = mlflow_tracking.log_materialization(
+        context,
+        params={"snapshot_id": snapshot_id, "days": config.days, "user_id": config.user_id or "all",
+                "strict": config.strict},
+        metrics={f"{name}.{table}": value for table in TABLES for name, value in (
+            ("rows", len(cut[table])), ("bytes", metadata[table]["bytes"]),
+            ("failing_rows", len(first_reports[table].failing_rows)))},
+        tags={**version_tags, "snapshot.promoted": str(clean).lower()},
+    )
     for table in TABLES:
-        path = files[table].path
-        metadata = {
-            "snapshot_id": snapshot_id, "path": dg.MetadataValue.path(str(path)), "rows": len(cut[table]),
-            "bytes": path.stat().st_size, "columns": ", ".join(files[table].columns),
-            "window_days": config.days, "user_id": config.user_id or "all",
-            "events_from": str(events.min()) if len(events) else "none",
-            "events_to": str(events.max()) if len(events) else "none",
-            "file_md5": file_md5(path), "promoted_to_current": clean,
-            "data_version_hash": version.md5 if version else "not promoted",
-        }
-        yield dg.MaterializeResult(asset_key=_asset_key(table), metadata=metadata,
-                                   data_version=dg.DataVersion(metadata["file_md5"]))
+        yield dg.MaterializeResult(asset_key=_asset_key(table), metadata={**metadata[table], "mlflow_run_id": run_id},
+                                   data_version=dg.DataVersion(metadata[table]["file_md5"]))
     for table in TABLES:
         report = first_reports[table]
         check_metadata = {"failing_rows": len(report.failing_rows), "rows": report.rows,

@@ -12,6 +12,8 @@ Why this shape:
 - Importing this module never runs dbt: the manifest is prepared once by ``dbt parse`` (``make manifest``), and
   a missing manifest is an error that says so, instead of a silent parse on every code-location load.
 - dbt runs from this project's virtual environment (next to ``sys.executable``), never whatever is on PATH.
+- Each build is an MLflow run (experiment ``warehouse``: models built, tests passed/failed, with the git and DVC
+  tags), logged whether the build passed or not, so a result's lineage can be followed in MLflow alone.
 """
 
 import sys
@@ -30,6 +32,7 @@ from dagster_dbt import (
 )
 
 from americano_pipeline import settings
+from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource
 
 DBT_PROJECT_DIR = settings.PROJECT_ROOT / "dbt_project"
 WAREHOUSE_GROUP = "warehouse"
@@ -99,6 +102,25 @@ def explained_events(invocation: DbtCliInvocation) -> Iterator[Any]:
     pool=DUCKDB_POOL,
     name="warehouse",
 )
-def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
+                         mlflow_tracking: MlflowTrackingResource):
     """``dbt build`` of the selected models and their tests (the only writer of the DuckDB file)."""
-    yield from explained_events(dbt.cli(["build"], context=context))
+    mlflow_tracking.tracker().experiment_id(context.op_def.name)  # an unreachable store fails before dbt runs
+    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    models, tests = 0, []
+    for event in explained_events(invocation):
+        if isinstance(event, dg.Output):
+            models += 1
+        elif isinstance(event, dg.AssetCheckResult):
+            tests.append(event.passed)
+        yield event
+    error = invocation.get_error()
+    run_id = mlflow_tracking.log_materialization(
+        context,
+        params={"command": "dbt build", "models_selected": len(context.selected_asset_keys)},
+        metrics={"models_built": models, "tests_passed": sum(tests), "tests_failed": len(tests) - sum(tests)},
+        tags={"dbt.success": str(error is None).lower()},
+    )
+    context.log.info(f"dbt build logged as MLflow run {run_id} (experiment {context.op_def.name})")
+    if error is not None:
+        raise error

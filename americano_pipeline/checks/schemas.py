@@ -89,7 +89,7 @@ def _column(table: str, name: str, cut: dict[str, pd.DataFrame], now: pd.Timesta
     if name in tables()[table].ranges:
         low, high = tables()[table].ranges[name]
         checks.append(pa.Check.in_range(low, high))
-    if name == "id" or name.endswith("Id") and name != "userId":
+    if name == "id" or (table, name) in REFERENCES:  # not mlflowRunId (MLflow's own id) nor userId (the app's)
         checks.append(pa.Check.str_matches(CUID_PATTERN))
     if column.sql_type in ("JSONB", "JSONB[]"):
         checks.append(pa.Check(_valid_json, name="valid_json"))

@@ -34,6 +34,7 @@ from americano_pipeline.stats.validation import date_label, regular_series
 
 _MIN_PRE_PERIODS = 7
 _RESIDUAL_DF_MARGIN = 2
+_MIN_PRE_FOR_TREND = 14
 _COEFFICIENT_PRIOR_SD = 50.0
 _HDI_PROB = 0.95
 _RHAT_LIMIT = 1.01
@@ -105,6 +106,8 @@ def bayesian_its(
     treatment_end_date=None,
     prior_effect_mean=None,
     prior_effect_sd=None,
+    day_of_week: bool | None = None,
+    trend: bool | None = None,
     seed=0,
     draws: int = 2000,
     tune: int = 1000,
@@ -142,6 +145,17 @@ def bayesian_its(
     lag-1 autocorrelation of the pre-period residuals is reported (``residualLag1Autocorrelation``) and flagged
     (``autocorrelationWarning``) when it exceeds Bartlett's white-noise bound 1.96/sqrt(n_pre); the
     ``crossCheck`` (segmented OLS with Newey-West HAC errors, see ``its_crosscheck``) stays valid under it.
+
+    Day of week. ``day_of_week=None`` (default) uses the day-of-week dummies for a daily (or business-day) series
+    when the pre period holds every weekday present at least twice: with one day per weekday each dummy would
+    fit its day exactly and leave the noise sd unidentified. A short baseline (e.g. the 7-day first phase of an
+    ABAB design) then gets trend and covariates only. ``True`` requires them (daily series only), ``False``
+    never uses them. The rule depends on the calendar only, never on the outcome.
+
+    Trend. ``trend=None`` (default) fits a linear trend when the pre period has at least 14 observations (two
+    weeks of days): a slope fitted to fewer noisy, autocorrelated points and projected over the post period
+    manufactures effects (on the synthetic null protocols a 12-day baseline gave +15 with a 95% HDI excluding
+    0). A shorter baseline gets a level (mean) model plus covariates. ``True``/``False`` force it.
 
     Windows. ``pre_period_days`` / ``post_period_days`` keep only the last/first N calendar days before/after the
     intervention (days whatever the frequency: 28 days = 4 points of a weekly series).
@@ -181,10 +195,13 @@ def bayesian_its(
     phases = _phases(outcome.index, intervention, end)
     prior = _effect_prior(prior_effect_mean, prior_effect_sd)
     given = pd.DataFrame(index=outcome.index) if covariates is None else covariates
-    raw_predictors, labels = _raw_predictors(outcome.index, freq, _aligned_covariates(given, outcome.index))
+    weekly = _uses_day_of_week(day_of_week, freq, outcome.index[phases.pre])
+    sloped = _uses_trend(trend, int(phases.pre.sum()))
+    raw_predictors, labels = _raw_predictors(outcome.index, sloped, weekly, _aligned_covariates(given, outcome.index))
     _require_pre_length(int(phases.pre.sum()), raw_predictors.shape[1] + 1, intervention)
     predictors = pd.DataFrame(
-        {column: _standardised(raw_predictors[column], phases.pre, labels[column])[0] for column in raw_predictors}
+        {column: _standardised(raw_predictors[column], phases.pre, labels[column])[0] for column in raw_predictors},
+        index=outcome.index,
     )
     standardised, location, scale = _standardised(outcome, phases.pre, "series")
     cross_check = hac_level_change(outcome.to_numpy(), _with_phase_indicators(predictors, phases), _LEVEL)
@@ -192,7 +209,7 @@ def bayesian_its(
         fit = _fit_counterfactual(standardised, predictors, intervention, end, sampler)
     else:
         fit = _fit_segmented(standardised, predictors, phases, (prior[0] / scale, prior[1] / scale), sampler)
-    wording = _Wording(unit=_unit(freq), terms=_model_terms(freq, given), segmented=prior is not None)
+    wording = _Wording(unit=_unit(freq), terms=_model_terms(sloped, weekly, given), segmented=prior is not None)
     return _result(outcome, phases, fit, location, scale, cross_check, wording)
 
 
@@ -306,12 +323,35 @@ def _unit(freq) -> str:
     return "week" if isinstance(freq, pd.offsets.Week) and freq.n == 1 else "period"
 
 
-def _model_terms(freq, covariates: pd.DataFrame) -> str:
-    terms = ["trend", *(["day of week"] if _has_day_of_week(freq) else []), *map(str, covariates.columns)]
+def _uses_day_of_week(requested: bool | None, freq, pre_dates: pd.DatetimeIndex) -> bool:
+    """Whether the model gets day-of-week dummies (see ``bayesian_its``, "Day of week")."""
+    if requested is not None and not isinstance(requested, bool):
+        raise ValueError(f"day_of_week must be True, False or None (automatic), got {requested!r}")
+    daily = _has_day_of_week(freq)
+    if requested and not daily:
+        raise ValueError(f"day_of_week=True needs a daily or business-day series, got frequency {freq.freqstr!r}")
+    if requested is not None:
+        return requested
+    return daily and len(pre_dates) > 0 and int(pd.Series(pre_dates.dayofweek).value_counts().min()) >= 2
+
+
+def _uses_trend(requested: bool | None, n_pre: int) -> bool:
+    """Whether the model gets a linear trend (see ``bayesian_its``, "Trend")."""
+    if requested is not None and not isinstance(requested, bool):
+        raise ValueError(f"trend must be True, False or None (automatic), got {requested!r}")
+    return n_pre >= _MIN_PRE_FOR_TREND if requested is None else requested
+
+
+def _model_terms(sloped: bool, weekly: bool, covariates: pd.DataFrame) -> str:
+    terms = [*(["trend"] if sloped else []), *(["day of week"] if weekly else []), *map(str, covariates.columns)]
+    if not terms:
+        return "level"
+
     return terms[0] if len(terms) == 1 else ", ".join(terms[:-1]) + " and " + terms[-1]
 
 
-def _raw_predictors(index: pd.DatetimeIndex, freq, covariates: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+def _raw_predictors(index: pd.DatetimeIndex, sloped: bool, weekly: bool,
+                    covariates: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """Trend, day-of-week dummies (first weekday present is the baseline) and covariates, unscaled.
 
     Columns get formula-safe names; the second value maps each column to its name for messages. All of them are
@@ -319,9 +359,10 @@ def _raw_predictors(index: pd.DatetimeIndex, freq, covariates: pd.DataFrame) -> 
     coefficients, which the sampler's diagonal mass matrix needs to mix well (bulk ESS on the 44-day benchmark
     rose from about 500 to 1200).
     """
-    columns = {"t": np.arange(len(index), dtype=float)}
-    labels = {"t": "the trend"}
-    if _has_day_of_week(freq):
+    columns, labels = {}, {}
+    if sloped:
+        columns["t"], labels["t"] = np.arange(len(index), dtype=float), "the trend"
+    if weekly:
         weekday = np.asarray(index.dayofweek)
         for level in np.unique(weekday)[1:]:
             columns[f"dow{level}"] = (weekday == level).astype(float)
@@ -337,7 +378,8 @@ def _require_pre_length(n_pre: int, n_coefficients: int, intervention: pd.Timest
     if n_pre < minimum:
         raise ValueError(
             f"the pre period has {n_pre} observations before {date_label(intervention)}; at least {minimum} are needed "
-            f"(max({_MIN_PRE_PERIODS}, {n_coefficients} coefficients + noise sd + {_RESIDUAL_DF_MARGIN}))"
+            f"(max({_MIN_PRE_PERIODS}, {n_coefficients} coefficient{'s' if n_coefficients != 1 else ''} + noise sd "
+            f"+ {_RESIDUAL_DF_MARGIN}))"
         )
 
 
@@ -463,7 +505,7 @@ def _fit_counterfactual(standardised: pd.Series, predictors: pd.DataFrame, inter
     experiment = cp.InterruptedTimeSeries(
         predictors.assign(y=standardised.to_numpy()),
         intervention,
-        formula="y ~ 1 + " + " + ".join(predictors.columns),
+        formula=" + ".join(["y ~ 1", *predictors.columns]),
         model=model,
         treatment_end_time=end,
     )
@@ -493,7 +535,7 @@ def _fit_segmented(standardised: pd.Series, predictors: pd.DataFrame, phases: _P
     model = _model(prior_mean, prior_sd, sampler)
 
     def as_x(frame: pd.DataFrame):
-        coords = {"obs_ind": frame.index, "coeffs": labels}
+        coords = {"obs_ind": np.asarray(frame.index), "coeffs": labels}  # a named index would rename the dimension
         return xr.DataArray(frame.to_numpy(), dims=("obs_ind", "coeffs"), coords=coords)
 
     y = xr.DataArray(standardised.to_numpy()[:, None], dims=("obs_ind", "treated_units"))

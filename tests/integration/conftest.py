@@ -1,13 +1,18 @@
-"""Fixtures of the integration tests: a seeded template database, cheap copies of it, a private data dir."""
+"""Fixtures of the integration tests: a seeded template database, cheap copies of it, a private data dir, and
+the seeded demo study with its DVC-versioned snapshot and built warehouse (shared by warehouse and analysis)."""
 
+import json
 import uuid
 from datetime import date
 
 import pytest
 
-from americano_pipeline.database import connect
+from americano_pipeline import snapshots
+from americano_pipeline.database import READER_ROLE, connect
 from americano_pipeline.demo.synthetic import SeedConfig
+from americano_pipeline.versioning import track
 from tests.conftest import seeded_database
+from tests.integration.warehouse_support import STUDY, Source, materialize
 
 SEED = SeedConfig(users=2, days=150, events_per_day=20, seed=11, end_date=date(2026, 10, 31))
 
@@ -38,3 +43,22 @@ def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("AMERICANO_DATA_DIR", str(path))
     monkeypatch.delenv("AMERICANO_DVC_REMOTE", raising=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def source(pg_cluster, tmp_path_factory) -> Source:
+    """The seeded demo study and its snapshot promoted to <data>/raw/current and versioned with DVC."""
+    data_dir = tmp_path_factory.mktemp("study") / "data"
+    truth_path = data_dir / "demo" / "ground_truth.json"
+    url, _ = seeded_database(pg_cluster, "study_seeded", STUDY, truth_path)
+    with connect(url, role=READER_ROLE) as conn:
+        files = snapshots.extract(conn, data_dir / "raw", snapshots.new_snapshot_id(), snapshots.ExtractWindow(days=0))
+    snapshots.promote(files, data_dir / "raw" / "current")
+    version = track(data_dir / "raw" / "current")
+    return Source(url, data_dir, json.loads(truth_path.read_text()), version.md5)
+
+
+@pytest.fixture(scope="session")
+def built(source):
+    """The study's warehouse, materialized once through Dagster."""
+    return materialize(source.data_dir)

@@ -4,6 +4,7 @@ import dagster as dg
 
 from americano_pipeline.assets.snapshot import raw_snapshot
 from americano_pipeline.resources.data_versioning import DataVersioningResource
+from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource
 from americano_pipeline.resources.postgres import PostgresResource
 
 
@@ -17,7 +18,8 @@ def materialize(url: str, *, strict: bool = True, days: int = 0, user_id: str | 
     config = {"days": days, "strict": strict, **({"user_id": user_id} if user_id else {})}
     return dg.materialize(
         [raw_snapshot, downstream_of_events],
-        resources={"postgres": PostgresResource(url=url), "data_versioning": DataVersioningResource()},
+        resources={"postgres": PostgresResource(url=url), "data_versioning": DataVersioningResource(),
+                   "mlflow_tracking": MlflowTrackingResource()},
         run_config={"ops": {"raw_snapshot": {"config": config}}},
         raise_on_error=False,
     )

@@ -177,6 +177,32 @@ def test_database_down_fails_clearly_and_keeps_the_previous_snapshot(source_db, 
     assert current.read_bytes() == before
 
 
+def test_each_snapshot_is_an_mlflow_run_with_counts_and_its_dvc_hash(source_db, data_dir):
+    from mlflow.tracking import MlflowClient
+
+    result = materialize(source_db)
+    metadata = materialized(result)
+    events = metadata["raw/behavioral_events"]
+    client = MlflowClient(tracking_uri=f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}")
+    run = client.get_run(events["mlflow_run_id"])
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics["rows.behavioral_events"] == events["rows"] > 1000
+    assert run.data.metrics["failing_rows.behavioral_events"] == 0
+    assert {run.data.tags[f"dvc.raw.{table}"] for table in TABLES} == {events["data_version_hash"]}
+    assert run.data.tags["dvc.raw_current"] == events["data_version_hash"]
+    assert run.data.tags["dagster.run_id"] == result.run_id and run.data.params["days"] == "0"
+
+
+def test_an_unreachable_mlflow_store_fails_before_the_extract(source_db, data_dir, monkeypatch):
+    blocker = data_dir / "not-a-directory"
+    blocker.write_text("")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{blocker}/mlflow.db")
+    result = materialize(source_db)
+    assert not result.success
+    assert "MLflow tracking store sqlite:///" in result.get_step_failure_events()[0].step_failure_data.error.to_string()
+    assert not (data_dir / "raw").exists()
+
+
 def test_restore_an_earlier_snapshot_byte_for_byte_from_cache_and_from_a_remote(source_db, data_dir, tmp_path,
                                                                                    monkeypatch):
     remote = tmp_path / "dvc-remote"

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,63 +24,20 @@ import pytest
 import yaml
 
 import dagster as dg
-from americano_pipeline import snapshots
-from americano_pipeline.assets.warehouse import DBT_PROJECT_DIR, dbt_executable, dbt_resource, warehouse_dbt_assets
-from americano_pipeline.database import READER_ROLE, connect
+from americano_pipeline.assets.warehouse import DBT_PROJECT_DIR, dbt_executable, warehouse_dbt_assets
+from americano_pipeline.database import connect
 from americano_pipeline.demo.protocols import DESIGNS
-from americano_pipeline.demo.synthetic import SeedConfig
 from americano_pipeline.source_schema import enums
-from tests.conftest import seeded_database
+from tests.integration.warehouse_support import STUDY as CONFIG
+from tests.integration.warehouse_support import Source, materialize, warehouse_env, warehouse_path
 
 pytestmark = pytest.mark.integration
 
-CONFIG = SeedConfig(users=2, days=150, events_per_day=30, seed=7, end_date=date(2026, 10, 31))
 MODELS = {"stg_behavioral_events", "stg_experiment_protocols", "stg_phase_assignments", "stg_context_metadata",
           "int_protocol_days", "int_user_days", "int_events_in_phases", "fct_daily_user_metrics",
           "fct_daily_context", "fct_protocol_daily_outcomes", "dim_protocols"}
 METRICS = ("engagement_score", "session_count", "study_minutes", "completion_rate", "mean_performance")
 WARN_ONLY = {"assert_recorded_phase_matches_date"}
-
-
-@dataclass(frozen=True)
-class Source:
-    url: str
-    data_dir: Path  # holds raw/current/<table>.parquet
-    truth: dict
-
-
-@pytest.fixture(scope="module")
-def source(pg_cluster, tmp_path_factory) -> Source:
-    """The seeded demo database and its snapshot promoted to <data>/raw/current, built once for the module."""
-    data_dir = tmp_path_factory.mktemp("warehouse") / "data"
-    truth_path = data_dir / "demo" / "ground_truth.json"
-    url, _ = seeded_database(pg_cluster, "warehouse_seeded", CONFIG, truth_path)
-    with connect(url, role=READER_ROLE) as conn:
-        files = snapshots.extract(conn, data_dir / "raw", snapshots.new_snapshot_id(), snapshots.ExtractWindow(days=0))
-    snapshots.promote(files, data_dir / "raw" / "current")
-    return Source(url, data_dir, json.loads(truth_path.read_text()))
-
-
-def warehouse_path(data_dir: Path) -> Path:
-    return data_dir / "americano_analytics.duckdb"
-
-
-@contextmanager
-def warehouse_env(data_dir: Path, **extra: str):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AMERICANO_DATA_DIR", str(data_dir))
-        patch.setenv("AMERICANO_DUCKDB_PATH", str(warehouse_path(data_dir)))
-        patch.delenv("AMERICANO_TIMEZONE", raising=False)
-        for key, value in extra.items():
-            patch.setenv(key, value)
-        yield
-
-
-def materialize(data_dir: Path, *extra_assets, **env: str) -> dg.ExecuteInProcessResult:
-    """Materialize the dbt assets (and ``extra_assets``) through Dagster with the real DbtCliResource."""
-    with warehouse_env(data_dir, **env):
-        return dg.materialize([warehouse_dbt_assets, *extra_assets], resources={"dbt": dbt_resource()},
-                              raise_on_error=False)
 
 
 def run_dbt(data_dir: Path, *args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess:
@@ -106,12 +62,6 @@ def copy_snapshot(source: Source, data_dir: Path) -> Path:
     return data_dir
 
 
-@pytest.fixture(scope="module")
-def built(source) -> dg.ExecuteInProcessResult:
-    """The demo warehouse, materialized once through Dagster."""
-    return materialize(source.data_dir)
-
-
 def test_dagster_materializes_every_model_and_every_check_passes(built):
     assert built.success
     materialized = {e.materialization.asset_key.to_user_string() for e in built.get_asset_materialization_events()}
@@ -120,6 +70,17 @@ def test_dagster_materializes_every_model_and_every_check_passes(built):
     specs = {spec.name: spec for spec in warehouse_dbt_assets.check_specs}
     assert set(evaluations) == set(specs) and len(specs) > 70
     assert [name for name, e in evaluations.items() if not e.passed] == []
+
+
+def test_the_build_is_an_mlflow_run_with_counts_and_provenance_tags(built, source):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{source.data_dir / 'mlflow' / 'mlflow.db'}")
+    [run] = client.search_runs([client.get_experiment_by_name("warehouse").experiment_id],
+                               filter_string=f"tags.`dagster.run_id` = '{built.run_id}'")
+    assert run.data.metrics == {"models_built": len(MODELS), "tests_passed": 83, "tests_failed": 0}
+    assert run.data.tags["dbt.success"] == "true" and len(run.data.tags["git.commit"]) == 40
+    assert run.info.status == "FINISHED"
 
 
 def test_error_tests_are_blocking_checks_and_the_wiring_is_one_graph():

@@ -102,8 +102,10 @@ def test_hac_cross_check_matches_hand_built_ols_and_recovers_the_level_change():
                                               r"2024-01-01 to 2024-02-13"),
         ({"intervention_date": "2024-03-01"}, r"2024-03-01 is outside the series range 2024-01-01 to 2024-02-13"),
         ({"intervention_date": "not a date"}, r"intervention_date could not be read as a date: 'not a date'"),
-        ({"intervention_date": "2024-01-07"}, r"pre period has 6 observations before 2024-01-07; at least 11"),
-        ({"pre_period_days": 9}, r"pre period has 9 observations before 2024-01-31; at least 11"),
+        ({"intervention_date": "2024-01-07"}, r"pre period has 6 observations before 2024-01-07; at least 7 "
+                                              r"are needed \(max\(7, 1 coefficient \+"),
+        ({"pre_period_days": 9, "day_of_week": True, "trend": True}, r"pre period has 9 observations before 2024-01-31; at least 11"),
+        ({"day_of_week": "yes"}, r"day_of_week must be True, False or None \(automatic\), got 'yes'"),
         ({"pre_period_days": 0}, r"pre_period_days must be a whole number of days >= 1, got 0"),
         ({"post_period_days": 2.5}, r"post_period_days must be a whole number of days >= 1, got 2.5"),
         ({"treatment_end_date": "2024-01-20"}, r"treatment_end_date 2024-01-20 must be after intervention_date "
@@ -249,7 +251,7 @@ def test_covariate_adjustment_moves_the_estimate_towards_the_truth():
 
 @pytest.mark.slow
 def test_prior_effect_segmented_model():
-    series = step_series(20.0, seed=11)
+    series = step_series(20.0, seed=11).rename_axis("date")  # as the warehouse names it
     vague = its.bayesian_its(series, INTERVENTION, prior_effect_mean=0.0, prior_effect_sd=1000.0).to_dict()
     sceptical = its.bayesian_its(series, INTERVENTION, prior_effect_mean=0.0, prior_effect_sd=0.5).to_dict()
     # With a vague prior the level change is the OLS segmented estimate (the cross-check's point estimate).
@@ -289,7 +291,7 @@ def test_weekly_series_has_no_day_of_week_term():
     rng = np.random.default_rng(6)
     index = pd.date_range("2023-01-02", periods=16, freq="W-MON")
     series = pd.Series(np.r_[rng.normal(100, 5, 10), rng.normal(125, 5, 6)], index=index)
-    out = its.bayesian_its(series, index[10], seed=1).to_dict()
+    out = its.bayesian_its(series, index[10], seed=1, trend=True).to_dict()
     # 10 pre points would be too few with day-of-week dummies (a daily model needs 11); the cross-check's
     # design is intercept + trend + level only.
     assert out["counterfactual"]["dates"][:2] == ["2023-03-13", "2023-03-20"]
@@ -298,6 +300,37 @@ def test_weekly_series_has_no_day_of_week_term():
     ols = np.linalg.lstsq(np.column_stack([np.ones(16), np.arange(16), np.arange(16) >= 10]),
                           series.to_numpy(), rcond=None)[0]
     assert out["crossCheck"]["levelChange"] == pytest.approx(ols[-1], rel=1e-9)
+
+
+def test_day_of_week_terms_need_every_weekday_twice_in_the_pre_period():
+    index = pd.date_range("2024-01-01", periods=30, freq="D")
+    assert its._uses_day_of_week(None, index.freq, index[:14])
+    assert not its._uses_day_of_week(None, index.freq, index[:13])  # one weekday seen once only
+    assert not its._uses_day_of_week(False, index.freq, index[:28])
+    weekly = pd.date_range("2024-01-01", periods=30, freq="W-MON")
+    assert not its._uses_day_of_week(None, weekly.freq, weekly[:28])
+    with pytest.raises(ValueError, match="day_of_week=True needs a daily or business-day series, got frequency"):
+        its._uses_day_of_week(True, weekly.freq, weekly[:28])
+
+
+@pytest.mark.slow
+def test_trend_needs_two_weeks_of_baseline():
+    assert its._uses_trend(None, 14) and not its._uses_trend(None, 13)
+    assert its._uses_trend(True, 7) and not its._uses_trend(False, 30)
+    with pytest.raises(ValueError, match="trend must be True, False or None \\(automatic\\), got 1"):
+        its._uses_trend(1, 30)
+
+
+@pytest.mark.slow
+def test_a_seven_day_baseline_is_modelled_as_a_level_and_recovers_the_effect():
+    rng = np.random.default_rng(12)
+    series = daily(np.r_[rng.normal(60, 3, 7), rng.normal(75, 3, 10)])
+    out = its.bayesian_its(series, series.index[7], seed=2).to_dict()
+    assert out["crossCheck"]["levelChange"] == pytest.approx(series[7:].mean() - series[:7].mean(), rel=1e-9)
+    assert out["causalEffect"]["mean"] == pytest.approx(series[7:].mean() - series[:7].mean(), abs=1.0)
+    low, high = out["causalEffect"]["hdi95"]
+    assert low < 15 < high and low > 0
+    assert "model of level" in out["interpretation"]
 
 
 @pytest.mark.slow

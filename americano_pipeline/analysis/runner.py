@@ -1,0 +1,130 @@
+"""Publishing one protocol's analysis: MLflow run, result files, ``analysis_runs`` row, in an order that never
+leaves half a result.
+
+Order and why:
+1. the MLflow run is created first (its id goes into ``result.json`` and the row); an unavailable tracking store
+   fails here, before anything is written;
+2. figures and ``result.json`` are written to a staging directory and logged to the MLflow run as artifacts,
+   with the metrics, and the run is marked FINISHED;
+3. the ``analysis_runs`` row is inserted and the staged files are moved into place inside one database
+   transaction, which commits only after the files are in place (a failed move rolls the row back).
+Any failure marks the MLflow run FAILED and removes the staging directory; the previous result stays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol as Interface
+
+from americano_pipeline.analysis.methods import Analysis
+from americano_pipeline.analysis.publish import (
+    RESULT_FILE,
+    publish,
+    result_directory,
+    staging_directory,
+    write_json,
+)
+from americano_pipeline.analysis.warehouse import ProtocolData
+from americano_pipeline.provenance import AnalysisRunRow, insert_analysis_run, new_cuid
+
+
+class Tracker(Interface):
+    """What the runner needs from an experiment tracker (``resources.mlflow_tracking.Tracker``)."""
+
+    def start_run(self, experiment: str, run_name: str, params: dict, tags: dict) -> str: ...
+
+    def finish_run(self, run_id: str, metrics: dict, artifacts: list[Path]) -> None: ...
+
+    def fail_run(self, run_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Provenance shared by every partition of one asset execution."""
+
+    asset: str  # e.g. "its_result": the results directory and the analysis_runs.analysisType
+    asset_key: str  # e.g. "analysis/its_result": the MLflow experiment
+    dagster_run_id: str
+    code_commit: str
+    code_dirty: bool
+    data_version: str  # DVC hash of the snapshot cut the warehouse was built from
+    output_root: Path  # <data dir>/analysis
+    tags: dict = field(default_factory=dict)  # MLflow tags common to every run (git, DVC, Dagster)
+
+
+@dataclass(frozen=True)
+class Published:
+    """Where one analysis went."""
+
+    protocol_id: str
+    metric: str
+    exploratory: bool
+    analysis: Analysis
+    result_path: Path
+    figure_paths: tuple[Path, ...]
+    mlflow_run_id: str
+    analysis_run_id: str
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def publish_analysis(execution: Execution, data: ProtocolData, metric: str, exploratory: bool, analysis: Analysis,
+                     *, tracker: Tracker, writer: Callable[[], AbstractContextManager], started_at: datetime
+                     ) -> Published:
+    """Record and publish ``analysis`` of ``data`` (module doc for the order); returns the paths and ids."""
+    protocol = data.protocol
+    completed_at = _now()
+    label = "EXPLORATORY " if exploratory else ""
+    params = {"protocol_id": protocol.protocol_id, "metric": metric, "primary_outcome": protocol.primary_outcome,
+              "exploratory": exploratory, "method": analysis.method, **analysis.params}
+    tags = {**execution.tags, "dagster.partition": protocol.protocol_id, "analysis.metric": metric,
+            "analysis.exploratory": str(exploratory).lower(), "protocol.design_type": protocol.design_type}
+    run_name = f"{label}{execution.asset} {protocol.protocol_id} {metric}"
+    mlflow_run_id = tracker.start_run(execution.asset_key, run_name, params, tags)
+    analysis_run_id = new_cuid()
+    target = result_directory(execution.output_root, execution.asset, protocol.protocol_id,
+                              metric if exploratory else None)
+    try:
+        with staging_directory(target) as staging:
+            for name, draw in analysis.figures:
+                draw(staging / name)
+            header = {
+                "asset": execution.asset_key, "method": analysis.method, "protocolId": protocol.protocol_id,
+                "protocolName": protocol.name, "designType": protocol.design_type, "metric": metric,
+                "primaryOutcome": protocol.primary_outcome, "exploratory": exploratory, "parameters": params,
+                "codeCommit": execution.code_commit, "codeDirty": execution.code_dirty,
+                "dataVersionHash": execution.data_version, "dagsterRunId": execution.dagster_run_id,
+                "mlflowRunId": mlflow_run_id, "analysisRunId": analysis_run_id,
+                "startedAt": started_at.isoformat(), "completedAt": completed_at.isoformat(),
+                "figures": [name for name, _ in analysis.figures],
+            }
+            write_json(staging / RESULT_FILE, {**analysis.result, "provenance": header})
+            staged = sorted(staging.iterdir())
+            tracker.finish_run(mlflow_run_id, analysis.metrics, staged)
+            final = [target / path.name for path in staged]
+            row = AnalysisRunRow(
+                id=analysis_run_id, protocol_id=protocol.protocol_id, run_name=run_name,
+                analysis_type=execution.asset, code_commit=execution.code_commit,
+                data_version=execution.data_version, input_params={**params, "codeDirty": execution.code_dirty},
+                mlflow_run_id=mlflow_run_id, artifact_paths=[str(path) for path in final],
+                results_summary={"summary": analysis.summary, "metrics": analysis.metrics},
+                started_at=started_at, completed_at=completed_at,
+            )
+            with writer() as conn:
+                insert_analysis_run(conn, row)
+                publish(staging, target)
+    except BaseException:
+        tracker.fail_run(mlflow_run_id)
+        raise
+    return Published(
+        protocol_id=protocol.protocol_id, metric=metric, exploratory=exploratory, analysis=analysis,
+        result_path=target / RESULT_FILE,
+        figure_paths=tuple(target / name for name, _ in analysis.figures),
+        mlflow_run_id=mlflow_run_id, analysis_run_id=analysis_run_id,
+    )

@@ -1,0 +1,89 @@
+"""The ``make demo`` summary: one line per protocol with the headline of every analysis, read from the published
+``result.json`` files (so it shows exactly what a reader of the results would see).
+
+Columns: protocol, design, metric, ITS effect (posterior mean and 95% HDI), randomization p (and the tested
+direction), WWC verdict, detected vs planned change points (matched within the tolerance, distances in days),
+the sequential position, and where the figures are. A method without a published result shows "-".
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from americano_pipeline.analysis.publish import RESULT_FILE, result_directory
+
+ASSETS = ("its_result", "randomization_result", "change_points_result", "sequential_boundaries")
+HEADERS = ("protocol", "design", "metric", "ITS effect (95% HDI)", "randomization p", "WWC", "change points",
+           "sequential", "figures")
+MISSING = "-"
+
+
+def _result(root: Path, asset: str, protocol_id: str) -> dict | None:
+    path = result_directory(root, asset, protocol_id) / RESULT_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _effect(its: dict | None) -> str:
+    if its is None:
+        return MISSING
+    effect = its["causalEffect"]
+    low, high = effect["hdi95"]
+    return f"{effect['mean']:+.1f} ({low:+.1f} to {high:+.1f})"
+
+
+def _p_value(test: dict | None) -> str:
+    return MISSING if test is None else f"{test['pValue']:.3g} ({test['alternative']})"
+
+
+def _change_points(found: dict | None) -> str:
+    if found is None:
+        return MISSING
+    comparison = found["comparison"]
+    distances = ", ".join(f"{row['distanceDays']:+d}" for row in comparison["detected"] if row["distanceDays"] is not None)
+    return (f"{len(comparison['detected'])} found, {comparison['matchedPlanned']}/{len(comparison['planned'])} planned "
+            f"matched" + (f" (d: {distances})" if distances else ""))
+
+
+def _sequential(plan: dict | None) -> str:
+    if plan is None:
+        return MISSING
+    position = plan["position"]
+    z = MISSING if position["z"] is None else f"{position['z']:+.2f}"
+    crossed = position["firstCrossingLook"]
+    return f"n={position['nObserved']}/{plan['maxN']} z={z} " + (f"crossed@{crossed}" if crossed else "not crossed")
+
+
+def protocol_ids(root: Path) -> list[str]:
+    """Every protocol with at least one published result, sorted."""
+    return sorted({path.parent.name for asset in ASSETS for path in (root / asset).glob(f"*/{RESULT_FILE}")})
+
+
+def summary_rows(root: Path, ids: list[str] | None = None) -> list[tuple[str, ...]]:
+    """One row of ``HEADERS`` per protocol (``ids`` in that order, default every protocol with a result)."""
+    rows = []
+    for protocol_id in ids if ids is not None else protocol_ids(root):
+        results = {asset: _result(root, asset, protocol_id) for asset in ASSETS}
+        header = next((r["provenance"] for r in results.values() if r is not None), None)
+        test = results["randomization_result"]
+        rows.append((
+            f"{protocol_id} {header['protocolName']}" if header else protocol_id,
+            header["designType"] if header else MISSING,
+            header["metric"] if header else MISSING,
+            _effect(results["its_result"]),
+            _p_value(test),
+            MISSING if test is None else test["wwcDesignStandard"]["verdict"],
+            _change_points(results["change_points_result"]),
+            _sequential(results["sequential_boundaries"]),
+            str(root / "*" / protocol_id / "*.png"),
+        ))
+    return rows
+
+
+def summary_table(root: Path, ids: list[str] | None = None) -> str:
+    """``summary_rows`` as an aligned plain-text table (header, rule, rows)."""
+    rows = [HEADERS, *summary_rows(root, ids)]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(HEADERS))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)

@@ -1,0 +1,231 @@
+"""analysis/<method>: the four result assets, partitioned by protocol, wired to ``americano_pipeline.analysis``.
+
+Why this shape:
+- One partition per protocol (``partitions.protocols``); ``BackfillPolicy.single_run()`` so a backfill over many
+  protocols is one run per asset that pays the heavy imports (and the ITS model compilation) once: each asset
+  body loops over ``context.partition_keys``.
+- A protocol whose data cannot support a method (too short a baseline, an unknown metric ...) fails alone: the
+  other partitions of the run are published and recorded as materialized, then the step fails naming every
+  failed protocol, method and reason, so Dagster shows exactly those partitions as failed. Infrastructure
+  failures (warehouse missing, MLflow store or database down) fail the step at once; partitions already
+  published stay recorded. The MLflow store is reached before any computation, so an unavailable store costs
+  seconds and writes nothing.
+- Pre-registration: each protocol is analysed on its registered ``primaryOutcome``; ``metric`` plus
+  ``exploratory=True`` runs an explicitly labelled exploratory analysis (own result directory, MLflow tag
+  ``analysis.exploratory=true``, ``EXPLORATORY`` run name in MLflow and ``analysis_runs``).
+- The warehouse is read read-only (``fct_protocol_daily_outcomes``, ``dim_protocols``, ``fct_daily_context``);
+  the minimum phase length used by the randomization test is the protocol's registered
+  ``experiment_protocols.minPhaseLength`` (``dim_protocols.min_phase_length``).
+"""
+
+import base64
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import Field
+
+import dagster as dg
+from americano_pipeline import settings
+from americano_pipeline.partitions import protocols
+from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource
+from americano_pipeline.resources.postgres import PostgresResource
+
+GROUP = "analysis"
+KEY_PREFIX = "analysis"
+OUTCOME_MARTS = [dg.AssetKey("fct_protocol_daily_outcomes"), dg.AssetKey("dim_protocols")]
+CONTEXT_MART = dg.AssetKey("fct_daily_context")
+
+
+class AnalysisConfig(dg.Config):
+    exploratory: bool = Field(default=False, description="Label this run exploratory: required to analyse a "
+                                                         "metric other than the pre-registered primaryOutcome.")
+    metric: str | None = Field(default=None, description="Catalogue metric to analyse (default: each protocol's "
+                                                         "registered primaryOutcome).")
+
+
+class ITSConfig(AnalysisConfig):
+    seed: int = Field(default=0, ge=0, description="Sampler seed.")
+    draws: int = Field(default=2000, ge=1, description="Posterior draws per chain (nutpie).")
+    tune: int = Field(default=1000, ge=1, description="Tuning steps per chain.")
+    chains: int = Field(default=2, ge=1, description="Chains.")
+    covariates: list[str] = Field(default=["sleep_hours", "hrv_score"], description=(
+        "fct_daily_context columns used as covariates when recorded on every day of the window and the baseline "
+        "is long enough for them; [] for none."))
+
+
+class RandomizationConfig(AnalysisConfig):
+    statistic: Literal["mean_difference", "phase_mean_difference"] = Field(
+        default="mean_difference", description="Pooled B - A mean, or mean of B phase means - mean of A phase means.")
+    alternative: Literal["hypothesis", "greater", "less", "two-sided"] = Field(
+        default="hypothesis", description="'hypothesis': the direction the registered hypothesis states "
+                                          "(two-sided when it states none).")
+    n_permutations: int = Field(default=10_000, ge=1, description="Exact test up to this many placements, else "
+                                                                  "this many Monte Carlo draws.")
+    seed: int = Field(default=0, ge=0, description="Seed of the Monte Carlo draws.")
+
+
+class ChangePointsConfig(AnalysisConfig):
+    algorithm: Literal["pelt", "binseg"] = Field(default="pelt", description="Segmentation algorithm.")
+    min_segment_length: int | None = Field(default=None, ge=1, description="Default: the protocol's minPhaseLength.")
+    penalty: float | None = Field(default=None, gt=0, description="Default: BIC-type 2 sigma^2 ln n.")
+    n_bootstrap: int = Field(default=200, ge=1, description="Block-bootstrap resamples for the confidence.")
+    seed: int = Field(default=0, ge=0, description="Bootstrap seed.")
+    tolerance_days: int = Field(default=3, ge=0, description="A planned change is matched by a detected one "
+                                                             "within this many days.")
+
+
+class SequentialConfig(AnalysisConfig):
+    n_looks: int = Field(default=4, ge=1, description="Planned analyses, the final one included (equally spaced).")
+    spending_function: Literal["obrien_fleming", "pocock"] = Field(default="obrien_fleming",
+                                                                   description="Lan-DeMets spending function.")
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="Total type I error.")
+    sides: int = Field(default=2, ge=1, le=2, description="2: symmetric bounds on |z|; 1: upper bound (B > A) only.")
+
+
+def _embedded(path) -> dg.MetadataValue:
+    """The PNG inline as markdown, so the Dagster UI shows the figure itself (the file is under ``path``)."""
+    encoded = base64.b64encode(path.read_bytes()).decode()
+    return dg.MetadataValue.md(f"![{path.stem}](data:image/png;base64,{encoded})")
+
+
+def _metadata(published) -> dict:
+    figures = {}
+    for path in published.figure_paths:
+        figures[f"figure_{path.stem}"] = dg.MetadataValue.path(str(path))
+        figures[f"plot_{path.stem}"] = _embedded(path)
+    return {
+        **published.analysis.metrics,
+        "summary": dg.MetadataValue.md(published.analysis.summary),
+        "metric": published.metric,
+        "exploratory": published.exploratory,
+        "result": dg.MetadataValue.path(str(published.result_path)),
+        **figures,
+        "mlflow_run_id": published.mlflow_run_id,
+        "analysis_run_id": published.analysis_run_id,
+    }
+
+
+def _published_events(context: dg.AssetExecutionContext, published: dict) -> Iterator[dg.AssetMaterialization]:
+    """Materialization events for the partitions published before the step fails: yielded (not logged), so
+    Dagster records them even though the step's own output never comes."""
+    for key, done in published.items():
+        yield dg.AssetMaterialization(asset_key=context.asset_key, partition=key, metadata=_metadata(done))
+
+
+def _materialize(context: dg.AssetExecutionContext, config: AnalysisConfig, postgres: PostgresResource,
+                 mlflow_tracking: MlflowTrackingResource, method: str, analyse) -> Iterator:
+    """Analyse and publish every partition of the run with ``analyse(reader, data, metric) -> Analysis``; yields
+    the step's events (the asset bodies ``yield from`` it)."""
+    from americano_pipeline.analysis.errors import AnalysisError
+    from americano_pipeline.analysis.inputs import chosen_metric
+    from americano_pipeline.analysis.runner import Execution, publish_analysis
+    from americano_pipeline.analysis.warehouse import WarehouseReader
+    from americano_pipeline.provenance import git_state
+    from americano_pipeline.resources.mlflow_tracking import data_version, standard_tags
+
+    key = context.asset_key.to_user_string()
+    tracker = mlflow_tracking.tracker()
+    tracker.experiment_id(key)
+    git = git_state()
+    execution = Execution(
+        asset=context.asset_key.path[-1], asset_key=key, dagster_run_id=context.run_id, code_commit=git.commit,
+        code_dirty=git.dirty, data_version=data_version(context.instance),
+        output_root=settings.data_dir() / "analysis", tags=standard_tags(context, git),
+    )
+    published, failures = {}, {}
+    try:
+        with WarehouseReader() as reader:
+            for protocol_id in context.partition_keys:
+                started_at = datetime.now(timezone.utc)
+                try:
+                    data = reader.protocol(protocol_id)
+                    metric = chosen_metric(data.protocol, method, config.metric, config.exploratory)
+                    analysis = analyse(reader, data, metric)
+                except AnalysisError as exc:
+                    failures[protocol_id] = str(exc)
+                    context.log.error(str(exc))
+                    continue
+                published[protocol_id] = publish_analysis(
+                    execution, data, metric, config.exploratory, analysis, tracker=tracker, writer=postgres.writer,
+                    started_at=started_at)
+    except BaseException:
+        yield from _published_events(context, published)
+        raise
+    if failures:
+        yield from _published_events(context, published)
+        listed = "\n".join(f"- {message}" for message in failures.values())
+        raise dg.Failure(
+            description=f"{key} failed for {len(failures)} of {len(context.partition_keys)} protocols (the other "
+                        f"{len(published)} are published and materialized):\n{listed}",
+            metadata={"failed_protocols": ", ".join(failures), "published_protocols": ", ".join(published)},
+        )
+    for key, done in published.items():
+        context.add_asset_metadata(_metadata(done), partition_key=key)
+    yield dg.MaterializeResult()
+
+
+def _spec(description: str, *deps: dg.AssetKey) -> dict:
+    return dict(key_prefix=KEY_PREFIX, partitions_def=protocols, group_name=GROUP,
+                deps=[*OUTCOME_MARTS, *deps], backfill_policy=dg.BackfillPolicy.single_run(),
+                kinds={"python", "mlflow"}, description=description)
+
+
+@dg.asset(**_spec("Bayesian interrupted time series at the first baseline -> intervention change (ABA: with the "
+                  "withdrawal and the persistence of the effect), with its Newey-West HAC cross-check.", CONTEXT_MART))
+def its_result(context: dg.AssetExecutionContext, config: ITSConfig, postgres: PostgresResource,
+               mlflow_tracking: MlflowTrackingResource) -> Iterator:
+    from americano_pipeline.analysis.methods import ITS, analyse_its
+
+    def analyse(reader, data, metric):
+        covariates = reader.daily_context(data.protocol.user_id, data.days.index[0], data.days.index[-1],
+                                          config.covariates)
+        return analyse_its(data, metric, covariates, seed=config.seed, draws=config.draws, tune=config.tune,
+                           chains=config.chains)
+
+    yield from _materialize(context, config, postgres, mlflow_tracking, ITS, analyse)
+
+
+@dg.asset(**_spec("Single-case randomization test over the admissible phase-change placements, single-case effect "
+                  "sizes and the WWC design standard (washout days excluded)."))
+def randomization_result(context: dg.AssetExecutionContext, config: RandomizationConfig, postgres: PostgresResource,
+                         mlflow_tracking: MlflowTrackingResource) -> Iterator:
+    from americano_pipeline.analysis.methods import RANDOMIZATION, analyse_randomization
+
+    def analyse(reader, data, metric):
+        return analyse_randomization(data, metric, statistic=config.statistic, alternative=config.alternative,
+                                     n_permutations=config.n_permutations, seed=config.seed)
+
+    yield from _materialize(context, config, postgres, mlflow_tracking, RANDOMIZATION, analyse)
+
+
+@dg.asset(**_spec("Change points over the whole protocol period, with each one's distance to the nearest planned "
+                  "phase change."))
+def change_points_result(context: dg.AssetExecutionContext, config: ChangePointsConfig, postgres: PostgresResource,
+                         mlflow_tracking: MlflowTrackingResource) -> Iterator:
+    from americano_pipeline.analysis.methods import CHANGE_POINTS, analyse_change_points
+
+    def analyse(reader, data, metric):
+        return analyse_change_points(data, metric, algorithm=config.algorithm,
+                                     min_segment_length=config.min_segment_length, penalty=config.penalty,
+                                     n_bootstrap=config.n_bootstrap, seed=config.seed,
+                                     tolerance_days=config.tolerance_days)
+
+    yield from _materialize(context, config, postgres, mlflow_tracking, CHANGE_POINTS, analyse)
+
+
+@dg.asset(**_spec("Lan-DeMets stopping boundaries for the registered sampleSizeTarget and where the accrued data "
+                  "stand today (n, z of B - A, current boundary, crossed or not)."))
+def sequential_boundaries(context: dg.AssetExecutionContext, config: SequentialConfig, postgres: PostgresResource,
+                          mlflow_tracking: MlflowTrackingResource) -> Iterator:
+    from americano_pipeline.analysis.methods import SEQUENTIAL, analyse_sequential
+
+    def analyse(reader, data, metric):
+        return analyse_sequential(data, metric, n_looks=config.n_looks, spending_function=config.spending_function,
+                                  alpha=config.alpha, sides=config.sides)
+
+    yield from _materialize(context, config, postgres, mlflow_tracking, SEQUENTIAL, analyse)
+
+
+analysis_assets = [its_result, randomization_result, change_points_result, sequential_boundaries]
+analysis_job = dg.define_asset_job("analysis", selection=dg.AssetSelection.groups(GROUP), partitions_def=protocols)

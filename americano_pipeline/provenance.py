@@ -1,0 +1,88 @@
+"""Provenance of every result: the code (git commit, dirty or not), the data (DVC hash of the snapshot cut) and
+one ``analysis_runs`` row per analysis in the study database.
+
+Why here and not in MLflow alone: ``analysis_runs`` is the study app's own record (the app shows it next to the
+protocol); MLflow is the researcher's lab notebook. Both carry the same commit, data version and MLflow run id, so
+either leads to the other and to the exact inputs.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from americano_pipeline import settings
+
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+UNVERSIONED = "unversioned"
+
+
+@dataclass(frozen=True)
+class GitState:
+    commit: str  # full SHA, or "unknown" outside a git work tree
+    dirty: bool  # uncommitted changes or untracked files: the commit alone does not reproduce the code
+
+
+def git_state(root: Path = settings.PROJECT_ROOT) -> GitState:
+    """HEAD of the work tree holding the code, and whether ``git status --porcelain`` shows anything."""
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        return GitState("unknown", True)
+    status = subprocess.run(["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True)
+    return GitState(head.stdout.strip(), status.returncode != 0 or bool(status.stdout.strip()))
+
+
+def new_cuid() -> str:
+    """A CUID-shaped id ('c' + 24 lowercase base-36 characters): 8 of milliseconds (sortable), 16 random."""
+    millis, stamp = int(time.time() * 1000), ""
+    for _ in range(8):
+        millis, digit = divmod(millis, 36)
+        stamp = _BASE36[digit] + stamp
+    return "c" + stamp + "".join(secrets.choice(_BASE36) for _ in range(16))
+
+
+def dvc_hash(tracked: Path) -> str | None:
+    """The DVC hash recorded in ``<tracked>.dvc`` (e.g. data/raw/current.dvc), None when it is not tracked."""
+    import yaml
+
+    dvc_file = tracked.with_name(tracked.name + ".dvc")
+    if not dvc_file.exists():
+        return None
+    return str(yaml.safe_load(dvc_file.read_text())["outs"][0]["md5"])
+
+
+@dataclass(frozen=True)
+class AnalysisRunRow:
+    """One ``analysis_runs`` row (sql/schema.sql)."""
+
+    id: str
+    protocol_id: str
+    run_name: str
+    analysis_type: str
+    code_commit: str
+    data_version: str
+    input_params: dict
+    mlflow_run_id: str | None
+    artifact_paths: list[str]
+    results_summary: dict
+    started_at: datetime
+    completed_at: datetime
+
+
+def insert_analysis_run(conn, row: AnalysisRunRow) -> None:
+    """Insert ``row`` in the caller's transaction (a connection of the writer role, ``PostgresResource.writer``)."""
+    from psycopg.types.json import Jsonb
+
+    conn.execute(
+        """INSERT INTO analysis_runs (id, "protocolId", "runName", "analysisType", "codeCommitHash", "dataVersionHash",
+                                      "inputParams", "mlflowRunId", "artifactPaths", "resultsSummary", "startedAt",
+                                      "completedAt")
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+        (row.id, row.protocol_id, row.run_name, row.analysis_type, row.code_commit, row.data_version,
+         Jsonb(row.input_params), row.mlflow_run_id, row.artifact_paths, Jsonb(row.results_summary), row.started_at,
+         row.completed_at),
+    )

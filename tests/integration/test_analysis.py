@@ -1,0 +1,260 @@
+"""The analysis layer on the seeded study (2 users x 3 protocols with planted effects), with the real DuckDB
+warehouse, a real MLflow store (SQLite), the real PostgreSQL writer role and an in-process Dagster instance.
+
+What must hold: the planted effects are found (and the null one is not), every result is traceable (MLflow run
+with git/DVC/Dagster tags and artifacts, an analysis_runs row with the same ids), a rerun on the same data gives
+the same numbers, and a partition that cannot be analysed fails alone, naming protocol, method and minimum.
+"""
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+import dagster as dg
+from americano_pipeline.analysis.publish import RESULT_FILE
+from americano_pipeline.analysis.summary import HEADERS, summary_rows
+from americano_pipeline.assets.analysis import analysis_assets
+from americano_pipeline.database import connect
+from americano_pipeline.partitions import partition_range_tags, protocols, register_protocols
+from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource
+from americano_pipeline.resources.postgres import PostgresResource
+from tests.integration.warehouse_support import warehouse_env
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ASSETS = ("its_result", "randomization_result", "change_points_result", "sequential_boundaries")
+ITS_MIN_BASELINE = 7  # days: intercept + trend + noise sd + 2 residual df, and never fewer than 7
+PROVENANCE_ONLY = {"mlflowRunId", "analysisRunId", "dagsterRunId", "startedAt", "completedAt", "codeDirty"}
+
+
+def analyse(source, instance, keys, run_config=None, only=None, **env) -> dg.ExecuteInProcessResult:
+    """One single-run backfill of the four result assets (or the ``only`` one) over ``keys`` (contiguous in
+    partition order)."""
+    with warehouse_env(source.data_dir, **env):
+        return dg.materialize(
+            analysis_assets, instance=instance, tags=partition_range_tags(keys), run_config=run_config or {},
+            selection=[dg.AssetKey(["analysis", only])] if only else None,
+            resources={"postgres": PostgresResource(url=source.url), "mlflow_tracking": MlflowTrackingResource()},
+            raise_on_error=False,
+        )
+
+
+def result(source, asset: str, protocol_id: str, root: Path | None = None) -> dict:
+    return json.loads(((root or source.data_dir / "analysis") / asset / protocol_id / RESULT_FILE).read_text())
+
+
+def by_key(source) -> dict[str, dict]:
+    """Ground truth per protocol key (abab_reward, ab_reminder, abab_music_null): one protocol of each user."""
+    found: dict[str, list[dict]] = {}
+    for protocol in source.truth["protocols"]:
+        found.setdefault(protocol["key"], []).append(protocol)
+    return found
+
+
+def first_baseline_days(truth: dict) -> int:
+    return (date.fromisoformat(truth["phaseChangeDates"][0]) - date.fromisoformat(truth["startDate"])).days
+
+
+def too_short_for_its(source) -> list[dict]:
+    return [p for p in source.truth["protocols"] if first_baseline_days(p) < ITS_MIN_BASELINE]
+
+
+@pytest.fixture(scope="module")
+def instance():
+    with dg.DagsterInstance.ephemeral() as ephemeral:
+        yield ephemeral
+
+
+@pytest.fixture(scope="module")
+def analysed(source, built, instance):
+    assert built.success
+    added = register_protocols(instance, PostgresResource(url=source.url))
+    assert added == instance.get_dynamic_partitions(protocols.name) and len(added) == 6
+    outcome = analyse(source, instance, added)
+    # Seed 7 draws a 6-day first baseline for one ABAB protocol: too short for the ITS, which must fail for that
+    # partition alone, saying why; everything else is published.
+    [short] = too_short_for_its(source)
+    [failure] = outcome.get_step_failure_events()
+    assert failure.step_key == "analysis__its_result"
+    assert failure.step_failure_data.user_failure_data.description == (
+        "analysis/its_result failed for 1 of 6 protocols (the other 5 are published and materialized):\n"
+        f"- protocol {short['protocolId']}: bayesian_its: the pre period has 6 observations before "
+        f"{short['phaseChangeDates'][0]}; at least 7 are needed (max(7, 1 coefficient + noise sd + 2))")
+    return outcome
+
+
+def test_every_analysable_protocol_and_method_is_materialized_once_in_one_run(analysed, source):
+    materialized = [(e.materialization.asset_key.to_user_string(), e.materialization.partition)
+                    for e in analysed.get_asset_materialization_events()]
+    ids = [p["protocolId"] for p in source.truth["protocols"]]
+    unanalysable = {("analysis/its_result", p["protocolId"]) for p in too_short_for_its(source)}
+    assert sorted(materialized) == sorted({(f"analysis/{asset}", pid) for asset in ASSETS for pid in ids} - unanalysable)
+
+
+def test_a_failed_partition_keeps_no_result(analysed, source):
+    for protocol in too_short_for_its(source):
+        assert not (source.data_dir / "analysis" / "its_result" / protocol["protocolId"]).exists()
+
+
+def test_the_abab_reward_protocols_are_significant_in_the_planted_direction(analysed, source):
+    for truth in by_key(source)["abab_reward"]:
+        test = result(source, "randomization_result", truth["protocolId"])
+        assert test["pValue"] < 0.05 and test["observedEffect"] > 0 and test["alternative"] == "greater"
+        assert test["exact"] and test["minPhaseLength"] == truth["minPhaseLength"] == 5
+        assert test["wwcDesignStandard"]["verdict"] == "meets"
+        assert test["effectSizes"]["NAP"] > 0.7
+
+
+def test_the_null_protocols_are_not_significant_and_their_its_interval_covers_zero(analysed, source):
+    for truth in by_key(source)["abab_music_null"]:
+        assert result(source, "randomization_result", truth["protocolId"])["pValue"] >= 0.05
+        low, high = result(source, "its_result", truth["protocolId"])["causalEffect"]["hdi95"]
+        assert low < 0 < high
+
+
+def test_the_ab_protocols_its_interval_covers_the_true_effect(analysed, source):
+    for truth in by_key(source)["ab_reminder"]:
+        its = result(source, "its_result", truth["protocolId"])
+        low, high = its["causalEffect"]["hdi95"]
+        assert low < truth["trueEffect"] == 15 < high
+        assert its["analysisWindow"]["intervention"] == truth["interventionDate"]
+        assert its["diagnostics"]["rhat"] < 1.01
+
+
+def test_its_of_an_abab_design_uses_the_withdrawal_as_treatment_end_and_reports_persistence(analysed, source):
+    short = too_short_for_its(source)
+    for truth in [p for p in by_key(source)["abab_reward"] if p not in short]:
+        its = result(source, "its_result", truth["protocolId"])
+        window = its["analysisWindow"]
+        assert [window["intervention"], window["treatmentEnd"]] == truth["phaseChangeDates"][:2]
+        assert its["persistence"] is not None and its["crossCheck"]["method"]
+
+
+def test_change_points_of_the_effect_protocols_find_the_intervention_and_mostly_planned_changes(analysed, source):
+    for key in ("abab_reward", "ab_reminder"):
+        for truth in by_key(source)[key]:
+            found = result(source, "change_points_result", truth["protocolId"])
+            comparison = found["comparison"]
+            assert [row["date"] for row in comparison["planned"]] == truth["phaseChangeDates"]
+            assert comparison["planned"][0]["matched"], comparison  # the intervention itself, within 3 days
+            near = [abs(row["distanceDays"]) <= 3 for row in comparison["detected"]]
+            assert sum(near) >= max(1, len(near) / 2), comparison["detected"]  # most detections are real changes
+
+
+def test_sequential_boundaries_use_the_registered_sample_size(analysed, source):
+    for truth in source.truth["protocols"]:
+        plan = result(source, "sequential_boundaries", truth["protocolId"])
+        assert len(plan["boundaries"]) == 4 and plan["boundaries"][-1]["alphaSpent"] == pytest.approx(0.05)
+        assert plan["maxN"] == plan["boundaries"][-1]["n"] > 0
+        assert plan["position"]["nObserved"] > 0
+
+
+def test_each_materialization_is_an_mlflow_run_and_an_analysis_runs_row(analysed, source):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{source.data_dir / 'mlflow' / 'mlflow.db'}")
+    events = analysed.get_asset_materialization_events()
+    with connect(source.url) as conn:
+        rows = {row[0]: row for row in conn.execute(
+            'SELECT "mlflowRunId", "protocolId", "analysisType", "codeCommitHash", "dataVersionHash", '
+            '"artifactPaths", "resultsSummary", "runName" FROM analysis_runs')}
+    for event in events:
+        metadata = {key: value.value for key, value in event.materialization.metadata.items()}
+        run = client.get_run(metadata["mlflow_run_id"])
+        tags, asset = run.data.tags, event.materialization.asset_key.path[-1]
+        assert run.info.status == "FINISHED"
+        assert client.get_experiment(run.info.experiment_id).name == f"analysis/{asset}"
+        assert len(tags["git.commit"]) == 40 and tags["git.dirty"] in ("true", "false")
+        assert tags["dvc.raw_current"] == source.data_version
+        assert tags["dagster.run_id"] == analysed.run_id and tags["dagster.partition"] == event.materialization.partition
+        assert tags["analysis.exploratory"] == "false"
+        assert run.data.params["protocol_id"] == event.materialization.partition
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+        assert RESULT_FILE in artifacts and any(path.endswith(".png") for path in artifacts)
+        row = rows[run.info.run_id]
+        assert row[1:5] == (event.materialization.partition, asset, tags["git.commit"], source.data_version)
+        assert all(Path(path).exists() for path in row[5]) and row[6]["metrics"]
+        figure = next(Path(path) for path in row[5] if path.endswith(".png"))
+        assert metadata["analysis_run_id"] and metadata[f"plot_{figure.stem}"].startswith("![")
+    assert len(rows) == len(events)
+
+
+def test_the_summary_table_has_one_line_per_protocol(analysed, source):
+    ids = [p["protocolId"] for p in source.truth["protocols"]]
+    rows = summary_rows(source.data_dir / "analysis", ids)
+    assert len(rows) == 6 and all(len(row) == len(HEADERS) for row in rows)
+    assert all("-" not in (row[4], row[5], row[6]) for row in rows)
+    assert {row[0].split()[0] for row in rows if row[3] == "-"} == {p["protocolId"] for p in too_short_for_its(source)}
+
+
+def test_materializing_a_partition_again_gives_identical_results(analysed, source, instance):
+    first = source.truth["protocols"][1]["protocolId"]
+    before = {asset: result(source, asset, first) for asset in ASSETS}
+    again = analyse(source, instance, [first])
+    assert again.success
+    for asset in ASSETS:
+        after = result(source, asset, first)
+        assert after["provenance"]["dagsterRunId"] == again.run_id
+        for payload in (before[asset], after):
+            for key in PROVENANCE_ONLY:
+                payload["provenance"].pop(key)
+        assert after == before[asset], asset
+
+
+def test_a_partition_with_too_few_days_fails_alone_naming_protocol_method_and_minimum(analysed, source, instance):
+    keys = instance.get_dynamic_partitions(protocols.name)
+    config = {"ops": {"analysis__change_points_result": {"config": {"min_segment_length": 20}}}}
+    outcome = analyse(source, instance, keys, run_config=config)
+    failures = {e.step_key: e for e in outcome.get_step_failure_events()}
+    assert set(failures) == {"analysis__change_points_result", "analysis__its_result"}
+    message = failures["analysis__change_points_result"].step_failure_data.user_failure_data.description
+    short = [p["protocolId"] for p in source.truth["protocols"] if p["key"] == "abab_music_null"]
+    for protocol_id in short:  # 32 days < 2 segments of 20
+        assert f"protocol {protocol_id}: detect_change_points: series has 32 observations; at least 40" in message
+    changed = {e.materialization.partition for e in outcome.get_asset_materialization_events()
+               if e.materialization.asset_key.path[-1] == "change_points_result"}
+    assert changed == set(keys) - set(short)
+
+
+def test_another_metric_needs_an_exploratory_run_which_is_labelled(analysed, source, instance):
+    first = source.truth["protocols"][0]
+    op = "analysis__randomization_result"
+    confirmatory = analyse(source, instance, [first["protocolId"]], only="randomization_result",
+                           run_config={"ops": {op: {"config": {"metric": "session_count"}}}})
+    assert not confirmatory.success
+    assert "pre-registered primaryOutcome is 'engagement_score'; analysing 'session_count' instead is only " \
+           "possible as an explicitly labelled exploratory run" in confirmatory.get_step_failure_events()[0] \
+        .step_failure_data.user_failure_data.description
+    unknown = analyse(source, instance, [first["protocolId"]], only="randomization_result",
+                      run_config={"ops": {op: {"config": {"metric": "focus_score", "exploratory": True}}}})
+    assert "metric 'focus_score' is not in the metric catalogue (engagement_score, session_count" in \
+        unknown.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+    exploratory = analyse(source, instance, [first["protocolId"]], only="randomization_result",
+                          run_config={"ops": {op: {"config": {"metric": "session_count", "exploratory": True}}}})
+    assert exploratory.success
+    path = source.data_dir / "analysis" / "randomization_result" / first["protocolId"] / "exploratory" / \
+        "session_count" / RESULT_FILE
+    assert json.loads(path.read_text())["provenance"]["exploratory"] is True
+    with connect(source.url) as conn:
+        [(name, params)] = conn.execute(
+            'SELECT "runName", "inputParams" FROM analysis_runs WHERE "inputParams"->>\'metric\' = %s',
+            ["session_count"]).fetchall()
+    assert name.startswith("EXPLORATORY randomization_result") and params["exploratory"] is True
+
+
+def test_an_unavailable_mlflow_store_fails_the_run_without_writing_and_a_rerun_succeeds(analysed, source, instance):
+    first = source.truth["protocols"][1]["protocolId"]
+    files = {path: path.read_bytes() for path in (source.data_dir / "analysis").rglob("*") if path.is_file()}
+    with connect(source.url) as conn:
+        rows_before = conn.execute("SELECT count(*) FROM analysis_runs").fetchone()[0]
+    blocker = source.data_dir / "not-a-directory"
+    blocker.write_text("")
+    down = analyse(source, instance, [first], MLFLOW_TRACKING_URI=f"sqlite:///{blocker}/mlflow.db")
+    assert not down.success and len(down.get_step_failure_events()) == len(ASSETS)
+    assert "MLflow tracking store sqlite:///" in down.get_step_failure_events()[0].step_failure_data.error.to_string()
+    assert {path: path.read_bytes() for path in (source.data_dir / "analysis").rglob("*") if path.is_file()} == files
+    with connect(source.url) as conn:
+        assert conn.execute("SELECT count(*) FROM analysis_runs").fetchone()[0] == rows_before
+    assert analyse(source, instance, [first]).success
