@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine (see README.md):
 #   make demo   - run the pipeline on the embedded local PostgreSQL seeded with the synthetic study
-#   make test   - run the whole test suite (what .ci/run calls)
+#   make test   - run the whole test suite, then materialize the whole graph with `dagster asset materialize` on the
+#                 embedded demo database (what .ci/run calls)
 # The virtual environment is (re)built only when pyproject.toml or requirements.lock change, so a second run
 # installs nothing.
 
@@ -18,13 +19,24 @@ UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: demo test install manifest ui docs mlflow lock clean
+.PHONY: demo test materialize install manifest ui docs mlflow lock clean
 
 demo: $(STAMP) $(MANIFEST)
 	$(VENV)/bin/americano demo
 
 test: $(STAMP) $(MANIFEST)
 	$(PY) -m pytest
+	$(MAKE) --no-print-directory materialize
+
+# The graph as CI and operators run it from the command line: the snapshot (all history) and the warehouse, then
+# one single-run backfill of the analyses over every protocol partition. Fails if any asset or blocking check does.
+DAGSTER_MATERIALIZE := $(VENV)/bin/dagster asset materialize -m americano_pipeline.definitions
+materialize: $(STAMP) $(MANIFEST)
+	$(VENV)/bin/americano prepare
+	time $(DAGSTER_MATERIALIZE) --select 'group:raw,group:warehouse' \
+		--config-json '{"ops": {"raw_snapshot": {"config": {"days": 0}}}}'
+	time $(DAGSTER_MATERIALIZE) --select 'group:analysis' \
+		--partition-range "$$($(VENV)/bin/americano protocols --range)"
 
 install: $(STAMP)
 

@@ -52,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--reset", action="store_true", help="replace existing study data")
 
     commands.add_parser("demo", help="start the database, seed it if empty, run the pipeline, print a summary")
+    commands.add_parser("prepare", help="start the database and seed it if empty (what demo does before running)")
+
+    partitions = commands.add_parser(
+        "protocols", help="add every protocol of the database as a partition of the Dagster instance (DAGSTER_HOME)")
+    partitions.add_argument("--range", action="store_true",
+                            help="print only <first>...<last>, for `dagster asset materialize --partition-range`")
 
     restore = commands.add_parser("restore", help="rebuild an earlier snapshot cut, byte for byte, from its DVC hash")
     restore.add_argument("data_version", help="the data_version_hash recorded with the snapshot (<md5>.dir)")
@@ -206,7 +212,8 @@ def _print_warehouse_run(result, log_path: Path) -> None:
         print(phase_summary(settings.duckdb_path()))
 
 
-def _demo() -> bool:
+def _prepare() -> None:
+    """Start the database (embedded unless AMERICANO_DATABASE_URL), create the schema, seed it when empty."""
     from americano_pipeline.demo.seeding import ensure_schema, row_counts, seed
     from americano_pipeline.demo.synthetic import SeedConfig
 
@@ -225,6 +232,31 @@ def _demo() -> bool:
             print(f"  {protocol['protocolId']}  {protocol['designType']:<17} {protocol['primaryOutcome']:<17} "
                   f"true effect {protocol['trueEffect']:+5.1f}  {protocol['startDate']} .. {protocol['endDate']}  "
                   f"changes {', '.join(protocol['phaseChangeDates'])}")
+
+
+def _protocols(args: argparse.Namespace) -> bool:
+    os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home()))
+    import dagster as dg
+
+    from americano_pipeline.partitions import protocols, register_protocols
+    from americano_pipeline.resources.postgres import PostgresResource
+
+    instance = dg.DagsterInstance.get()
+    added = register_protocols(instance, PostgresResource())
+    keys = instance.get_dynamic_partitions(protocols.name)
+    if not keys:
+        print("americano: error: the database holds no experiment protocols", file=sys.stderr)
+        return False
+    if args.range:
+        print(f"{keys[0]}...{keys[-1]}")
+    else:
+        print(f"{len(keys)} protocol partitions ({len(added)} added):")
+        print("\n".join(f"  {key}" for key in keys))
+    return True
+
+
+def _demo() -> bool:
+    _prepare()
     return _run_pipeline()
 
 
@@ -242,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
             _seed(args)
         elif args.command == "restore":
             _restore(args)
+        elif args.command == "prepare":
+            _prepare()
+        elif args.command == "protocols":
+            return 0 if _protocols(args) else 1
         elif not _demo():
             return 1
     except (DatabaseUnavailable, ClusterError, NotEmpty, VersionNotFound, ValueError) as exc:

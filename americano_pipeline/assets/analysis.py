@@ -228,4 +228,3 @@ def sequential_boundaries(context: dg.AssetExecutionContext, config: SequentialC
 
 
 analysis_assets = [its_result, randomization_result, change_points_result, sequential_boundaries]
-analysis_job = dg.define_asset_job("analysis", selection=dg.AssetSelection.groups(GROUP), partitions_def=protocols)

@@ -1,0 +1,1 @@
+"""How the pipeline runs itself: the jobs, the nightly schedule and the sensor on protocol phases."""

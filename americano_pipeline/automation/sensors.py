@@ -1,0 +1,64 @@
+"""new_phase_sensor: re-analyse a protocol as soon as one of its phases starts or ends, or it is registered.
+
+Why it reads PostgreSQL (through the read-only role) and never the warehouse: the sensor runs every few minutes
+in the daemon while a dbt build may hold the DuckDB file; and the source database is where a new phase appears.
+The cursor stores one signature per protocol: its phase rows (id, start, end) and which of them have started
+and ended by the database's clock. A changed signature means a phase started, ended or was (re)scheduled; a new
+protocol gets its partition added. Each change requests one run of snapshot -> warehouse -> that protocol's
+analyses, keyed by protocol and signature, so no tick ever requests the same work twice (the first tick sees
+every protocol as new). When the database is unavailable the tick is skipped with the reason and the cursor
+kept, so nothing is missed.
+"""
+
+import hashlib
+import json
+
+import dagster as dg
+from americano_pipeline.automation.jobs import ALL_HISTORY, whole_graph_job
+from americano_pipeline.database import DatabaseUnavailable
+from americano_pipeline.partitions import protocols
+from americano_pipeline.resources.postgres import PostgresResource
+
+PHASES_SQL = """
+    SELECT p.id, a.id, a."startDate", a."endDate", a."startDate" <= now(), a."endDate" <= now()
+    FROM experiment_protocols AS p
+    LEFT JOIN phase_assignments AS a ON a."protocolId" = p.id
+    ORDER BY p.id, a."startDate", a.id
+"""
+
+
+def phase_signatures(rows) -> dict[str, str]:
+    """Protocol id -> a short hash of its phase rows and their started/ended state (``PHASES_SQL`` rows)."""
+    phases: dict[str, list] = {}
+    for protocol_id, *phase in rows:
+        phases.setdefault(protocol_id, [])
+        if phase[0] is not None:
+            phases[protocol_id].append([str(value) for value in phase])
+    return {protocol_id: hashlib.sha256(json.dumps(rows_of).encode()).hexdigest()[:16]
+            for protocol_id, rows_of in phases.items()}
+
+
+def changed_protocols(previous: dict[str, str], current: dict[str, str]) -> list[str]:
+    """Protocols that are new or whose signature changed, in id order."""
+    return sorted(protocol_id for protocol_id, signature in current.items() if previous.get(protocol_id) != signature)
+
+
+@dg.sensor(job=whole_graph_job, minimum_interval_seconds=300,
+           description="A phase started or ended, or a protocol appeared: refresh and re-analyse that protocol.")
+def new_phase_sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource):
+    try:
+        with postgres.reader() as conn:
+            current = phase_signatures(conn.execute(PHASES_SQL).fetchall())
+    except DatabaseUnavailable as exc:
+        return dg.SkipReason(f"the study database is unavailable ({exc}); the cursor is kept and the next tick retries")
+    changed = changed_protocols(json.loads(context.cursor) if context.cursor else {}, current)
+    if not changed:
+        return dg.SkipReason(f"no phase started or ended and no new protocol among {len(current)} protocols")
+    known = set(context.instance.get_dynamic_partitions(protocols.name))
+    new = [protocol_id for protocol_id in changed if protocol_id not in known]
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"{protocol_id}:{current[protocol_id]}", partition_key=protocol_id,
+                                    run_config=ALL_HISTORY) for protocol_id in changed],
+        dynamic_partitions_requests=[protocols.build_add_request(new)] if new else [],
+        cursor=json.dumps(current, sort_keys=True),
+    )

@@ -1,0 +1,109 @@
+"""The nightly schedule and the new-phase sensor against the real PostgreSQL, and the runs they request executed
+through the code location's own jobs (in-process executor, real dbt, DuckDB, MLflow)."""
+
+import json
+
+import pytest
+
+import dagster as dg
+from americano_pipeline.automation.schedules import nightly_schedule, schedule_timezone
+from americano_pipeline.automation.sensors import changed_protocols, new_phase_sensor, phase_signatures
+from americano_pipeline.database import connect
+from americano_pipeline.partitions import protocols
+from americano_pipeline.resources.postgres import PostgresResource
+
+pytestmark = pytest.mark.integration
+
+NEW_PHASE = """
+    INSERT INTO phase_assignments (id, "protocolId", "phaseLabel", "phaseType", "startDate", "endDate",
+                                   "plannedDuration", "randomizationSeed", "interventionParams")
+    SELECT 'c' || repeat('n', 24), "protocolId", 'follow_up', 'BASELINE', "endDate" + interval '1 day', NULL, 14,
+           "randomizationSeed", '{}'::jsonb
+    FROM phase_assignments WHERE "protocolId" = %s ORDER BY "startDate" DESC LIMIT 1
+"""
+
+
+def tick(instance, url, cursor=None):
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"postgres": PostgresResource(url=url)})
+    return new_phase_sensor(context)
+
+
+def protocol_ids(url) -> list[str]:
+    with connect(url) as conn:
+        return [row[0] for row in conn.execute("SELECT id FROM experiment_protocols ORDER BY id")]
+
+
+def test_signatures_change_when_a_phase_starts_ends_or_is_added():
+    rows = [("p1", "a1", "2026-01-01", "2026-01-07", True, False)]
+    before = phase_signatures(rows)
+    assert changed_protocols(before, phase_signatures(rows)) == []
+    assert changed_protocols(before, phase_signatures([(*rows[0][:5], True)])) == ["p1"]  # the phase ended
+    assert changed_protocols(before, phase_signatures([*rows, ("p1", "a2", "2026-01-08", None, False, False)])) == ["p1"]
+    assert changed_protocols(before, phase_signatures([*rows, ("p2", None, None, None, None, None)])) == ["p2"]
+
+
+def test_sensor_registers_new_protocols_requests_once_and_reacts_to_a_new_phase(source_db):
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = tick(instance, source_db)
+        ids = protocol_ids(source_db)
+        assert sorted(r.partition_key for r in first.run_requests) == ids
+        assert [r.partition_keys for r in first.dynamic_partitions_requests] == [ids]
+        assert len({r.run_key for r in first.run_requests}) == len(ids)
+        instance.add_dynamic_partitions(protocols.name, ids)  # what the daemon does with the request
+
+        again = tick(instance, source_db, first.cursor)
+        assert isinstance(again, dg.SkipReason) and "no phase started or ended" in again.skip_message
+
+        with connect(source_db) as conn:
+            conn.execute(NEW_PHASE, [ids[0]])
+            conn.commit()
+        changed = tick(instance, source_db, first.cursor)
+        [request] = changed.run_requests
+        assert request.partition_key == ids[0] and request.run_config == {"ops": {"raw_snapshot": {"config": {"days": 0}}}}
+        assert changed.dynamic_partitions_requests == []
+        assert json.loads(changed.cursor)[ids[1]] == json.loads(first.cursor)[ids[1]]
+        assert isinstance(tick(instance, source_db, changed.cursor), dg.SkipReason)
+
+
+def test_sensor_skips_with_the_reason_when_the_database_is_down():
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = tick(instance, "postgresql://americano:x@127.0.0.1:1/americano", cursor='{"p": "s"}')
+    assert isinstance(result, dg.SkipReason)
+    assert "the study database is unavailable (cannot connect to PostgreSQL at 127.0.0.1:1/americano" in \
+        result.skip_message and "cursor is kept" in result.skip_message
+
+
+def test_schedule_timezone_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv("AMERICANO_TIMEZONE", raising=False)
+    assert schedule_timezone() == "UTC"
+    monkeypatch.setenv("AMERICANO_TIMEZONE", "Europe/Berlin")
+    assert schedule_timezone() == "Europe/Berlin"
+    monkeypatch.setenv("AMERICANO_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ValueError, match="AMERICANO_TIMEZONE must be an IANA time zone .*got 'Mars/Olympus'"):
+        schedule_timezone()
+
+
+@pytest.mark.slow
+def test_a_nightly_tick_requests_one_run_over_every_protocol_and_that_run_materializes_the_graph(
+        source_db, data_dir, monkeypatch):
+    from americano_pipeline.definitions import defs
+
+    monkeypatch.setenv("AMERICANO_DATABASE_URL", source_db)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance, resources={"postgres": PostgresResource(url=source_db)})
+        request = nightly_schedule(context)
+        keys = instance.get_dynamic_partitions(protocols.name)
+        assert sorted(keys) == protocol_ids(source_db)
+        assert request.tags == {"dagster/asset_partition_range_start": keys[0],
+                                "dagster/asset_partition_range_end": keys[-1]}
+        result = defs.resolve_job_def("whole_graph").execute_in_process(
+            instance=instance, tags=request.tags, run_config=request.run_config, raise_on_error=False)
+    materialized = [e.materialization for e in result.get_asset_materialization_events()]
+    assert sum(m.asset_key.path[0] == "raw" for m in materialized) == 5  # one snapshot for the whole night
+    analyses = {(m.asset_key.path[-1], m.partition) for m in materialized if m.asset_key.path[0] == "analysis"}
+    assert {key for _, key in analyses} == set(keys)
+    assert {(asset, key) for asset, key in analyses if asset == "randomization_result"} == \
+        {("randomization_result", key) for key in keys}
+    failed = {e.step_key for e in result.get_step_failure_events()}
+    assert failed <= {"analysis__its_result"}  # only a too-short baseline may fail, and alone
