@@ -19,7 +19,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: demo test materialize install manifest ui docs mlflow lock clean
+.PHONY: demo test materialize install manifest ui docs mlflow-ui lock clean
 
 demo: $(STAMP) $(MANIFEST)
 	$(VENV)/bin/americano demo
@@ -68,7 +68,7 @@ docs: $(MANIFEST)
 	$(DBT) docs serve $(DBT_DIRS) --host 127.0.0.1 --port 8080 --no-browser
 
 # The MLflow UI on http://127.0.0.1:5000 over the pipeline's store (every snapshot, dbt build and analysis run).
-mlflow: $(STAMP)
+mlflow-ui: $(STAMP)
 	$(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$${AMERICANO_DATA_DIR:-$(CURDIR)/data}/mlflow/mlflow.db} \
 		--host 127.0.0.1 --port 5000
 

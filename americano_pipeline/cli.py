@@ -174,7 +174,7 @@ def _run_pipeline() -> bool:
     for event in analysis.get_step_failure_events():
         print(f"  FAILED {event.step_key}: {event.step_failure_data.error.message.strip().splitlines()[0]}")
     print(summary_table(settings.data_dir() / "analysis", keys))
-    print(f"MLflow: {_mlflow_location()} (make mlflow); Dagster UI: make ui")
+    print(f"MLflow: {_mlflow_location()} (make mlflow-ui); Dagster UI: make ui")
     return analysis.success
 
 
