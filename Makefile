@@ -48,8 +48,9 @@ $(MANIFEST): $(STAMP) $(DBT_SOURCES)
 	touch $(MANIFEST)
 
 # The Dagster UI on http://127.0.0.1:3000 (this machine only), on the same instance `make demo` used.
+UI_PORT ?= 3000
 ui: $(STAMP) $(MANIFEST)
-	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
 $(UV):
 	python3.11 -m venv $(TOOLS)
@@ -68,9 +69,10 @@ docs: $(MANIFEST)
 	$(DBT) docs serve $(DBT_DIRS) --host 127.0.0.1 --port 8080 --no-browser
 
 # The MLflow UI on http://127.0.0.1:5000 over the pipeline's store (every snapshot, dbt build and analysis run).
+MLFLOW_PORT ?= 5000
 mlflow-ui: $(STAMP)
 	$(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$${AMERICANO_DATA_DIR:-$(CURDIR)/data}/mlflow/mlflow.db} \
-		--host 127.0.0.1 --port 5000
+		--host 127.0.0.1 --port $(MLFLOW_PORT)
 
 # Re-resolve the pinned dependency set after editing pyproject.toml.
 lock: | $(UV)

@@ -54,6 +54,14 @@ def _sequential(plan: dict | None) -> str:
     return f"n={position['nObserved']}/{plan['maxN']} z={z} " + (f"crossed@{crossed}" if crossed else "not crossed")
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it (as the user typed the command)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def protocol_ids(root: Path) -> list[str]:
     """Every protocol with at least one published result, sorted."""
     return sorted({path.parent.name for asset in ASSETS for path in (root / asset).glob(f"*/{RESULT_FILE}")})
@@ -75,7 +83,7 @@ def summary_rows(root: Path, ids: list[str] | None = None) -> list[tuple[str, ..
             MISSING if test is None else test["wwcDesignStandard"]["verdict"],
             _change_points(results["change_points_result"]),
             _sequential(results["sequential_boundaries"]),
-            str(root / "*" / protocol_id / "*.png"),
+            _shown(root / "*" / protocol_id / "*.png"),
         ))
     return rows
 

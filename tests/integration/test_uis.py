@@ -15,6 +15,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -36,6 +37,11 @@ CHECKS_QUERY = """
     ... on AssetNode { assetChecksOrError { ... on AssetChecks { checks {
         name blocking executionForLatestMaterialization { status } } } } } } }
 """
+
+
+class Server(NamedTuple):
+    url: str
+    port: int
 
 
 @pytest.fixture(scope="module")
@@ -88,21 +94,38 @@ def served(command: list[str], env: dict, ready_path: str, port: int):
         log.close()
 
 
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses with a socket listening on ``port`` (from /proc/net/tcp and tcp6, hex as the kernel has it)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.rsplit(":", 1)
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
 @pytest.fixture(scope="module")
 def dagster_ui(deployment):
+    """`make ui` as the README gives it (dagster dev: webserver and daemon), on a free port."""
     port = free_port()
-    command = [str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
-    with served(command, deployment, "/server_info", port) as base:
-        yield base
+    with served(["make", "--no-print-directory", "ui", f"UI_PORT={port}"], deployment, "/server_info", port) as base:
+        yield Server(base, port)
 
 
 @pytest.fixture(scope="module")
 def mlflow_ui(deployment):
+    """`make mlflow-ui` over the deployment's store, on a free port."""
     port = free_port()
-    store = f"sqlite:///{deployment['AMERICANO_DATA_DIR']}/mlflow/mlflow.db"
-    command = [str(BIN / "mlflow"), "ui", "--backend-store-uri", store, "--host", "127.0.0.1", "--port", str(port)]
-    with served(command, deployment, "/health", port) as base:
-        yield base
+    with served(["make", "--no-print-directory", "mlflow-ui", f"MLFLOW_PORT={port}"], deployment, "/health",
+                port) as base:
+        yield Server(base, port)
+
+
+def test_both_uis_listen_on_loopback_only(dagster_ui, mlflow_ui):
+    for server in (dagster_ui, mlflow_ui):
+        assert listening_addresses(server.port) == {"0100007F"}, server  # 127.0.0.1, nothing on 0.0.0.0 or ::
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +183,7 @@ def protocol_ids(deployment) -> list[str]:
 
 
 def test_graphql_lists_every_asset_its_partitions_and_latest_materialization(dagster_ui, deployment):
-    nodes = {"/".join(n["assetKey"]["path"]): n for n in graphql(dagster_ui, ASSETS_QUERY)["assetNodes"]}
+    nodes = {"/".join(n["assetKey"]["path"]): n for n in graphql(dagster_ui.url, ASSETS_QUERY)["assetNodes"]}
     assert {"raw/behavioral_events", "fct_protocol_daily_outcomes", "analysis/its_result",
             "analysis/randomization_result"} <= set(nodes)
     assert {nodes[key]["groupName"] for key in ("raw/behavioral_events", "dim_protocols", "analysis/its_result")} \
@@ -170,42 +193,42 @@ def test_graphql_lists_every_asset_its_partitions_and_latest_materialization(dag
     [latest] = nodes["analysis/randomization_result"]["assetMaterializations"]
     assert latest["partition"] in ids and latest["runId"]
     assert nodes["raw/behavioral_events"]["assetMaterializations"][0]["partition"] is None
-    checks = graphql(dagster_ui, CHECKS_QUERY)["assetNodeOrError"]["assetChecksOrError"]["checks"]
+    checks = graphql(dagster_ui.url, CHECKS_QUERY)["assetNodeOrError"]["assetChecksOrError"]["checks"]
     assert [(c["name"], c["blocking"], c["executionForLatestMaterialization"]["status"]) for c in checks] == \
         [("pandera_schema", True, "SUCCEEDED")]
 
 
 def test_the_asset_catalog_and_lineage_render_every_layer(dagster_ui, browser):
-    page_showing(browser, f"{dagster_ui}/assets", "analysis", "raw", "fct_protocol_daily_outcomes",
+    page_showing(browser, f"{dagster_ui.url}/assets", "analysis", "raw", "fct_protocol_daily_outcomes",
                  screenshot="dagster-assets.png")
-    body = page_showing(browser, f"{dagster_ui}/asset-groups", "Global asset lineage", "analysis", "warehouse",
+    body = page_showing(browser, f"{dagster_ui.url}/asset-groups", "Global asset lineage", "analysis", "warehouse",
                         screenshot="dagster-lineage.png")
     assert "Join the Dagster community" not in body
 
 
 def test_an_analysis_asset_shows_its_protocol_partitions(dagster_ui, browser, deployment):
     ids = protocol_ids(deployment)
-    page_showing(browser, f"{dagster_ui}/assets/analysis/randomization_result?view=partitions", *ids,
+    page_showing(browser, f"{dagster_ui.url}/assets/analysis/randomization_result?view=partitions", *ids,
                  screenshot="dagster-randomization-partitions.png")
-    page_showing(browser, f"{dagster_ui}/assets/analysis/randomization_result?view=partitions&partition={ids[0]}",
+    page_showing(browser, f"{dagster_ui.url}/assets/analysis/randomization_result?view=partitions&partition={ids[0]}",
                  "p_value", "mlflow_run_id", "plot_randomization", "summary",
                  screenshot="dagster-randomization-partition-result.png")
 
 
 def test_the_snapshot_check_is_shown_as_passed(dagster_ui, browser):
-    body = page_showing(browser, f"{dagster_ui}/assets/raw/behavioral_events?view=checks", "pandera_schema",
+    body = page_showing(browser, f"{dagster_ui.url}/assets/raw/behavioral_events?view=checks", "pandera_schema",
                         screenshot="dagster-snapshot-checks.png")
     assert "Passed" in body or "Succeeded" in body
 
 
 def test_mlflow_lists_the_protocol_runs_of_each_analysis(mlflow_ui, browser, deployment):
-    request = urllib.request.Request(f"{mlflow_ui}/api/2.0/mlflow/experiments/search",
+    request = urllib.request.Request(f"{mlflow_ui.url}/api/2.0/mlflow/experiments/search",
                                      data=json.dumps({"max_results": 100}).encode(),
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=60) as response:
         experiments = {e["name"]: e["experiment_id"] for e in json.loads(response.read())["experiments"]}
     assert {"raw_snapshot", "warehouse", "analysis/randomization_result", "analysis/its_result"} <= set(experiments)
     ids = protocol_ids(deployment)
-    body = page_showing(browser, f"{mlflow_ui}/#/experiments/{experiments['analysis/randomization_result']}/runs",
+    body = page_showing(browser, f"{mlflow_ui.url}/#/experiments/{experiments['analysis/randomization_result']}/runs",
                         *ids, screenshot="mlflow-randomization-runs.png")
     assert "randomization_result" in body
