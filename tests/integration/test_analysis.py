@@ -178,7 +178,8 @@ def test_each_materialization_is_an_mlflow_run_and_an_analysis_runs_row(analysed
         assert all(Path(path).exists() for path in row[5]) and row[6]["metrics"]
         figure = next(Path(path) for path in row[5] if path.endswith(".png"))
         assert metadata["analysis_run_id"] and metadata[f"plot_{figure.stem}"].startswith("![")
-    assert len(rows) == len(events)
+    run_ids = {e.materialization.metadata["mlflow_run_id"].value for e in events}
+    assert len(run_ids) == len(events) and run_ids <= set(rows)  # one MLflow run and one row per materialization
 
 
 def test_the_summary_table_has_one_line_per_protocol(analysed, source):

@@ -107,3 +107,89 @@ def test_a_nightly_tick_requests_one_run_over_every_protocol_and_that_run_materi
         {("randomization_result", key) for key in keys}
     failed = {e.step_key for e in result.get_step_failure_events()}
     assert failed <= {"analysis__its_result"}  # only a too-short baseline may fail, and alone
+
+
+@pytest.mark.slow
+def test_a_run_waits_for_the_duckdb_pool_instead_of_failing(source, tmp_path):
+    """Another run holds the only `duckdb` pool slot: the dbt step waits for it, then builds."""
+    import shutil
+    import threading
+
+    from tests.integration.warehouse_support import materialize
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(source.data_dir / "raw" / "current", data_dir / "raw" / "current")
+    with dg.instance_for_test(overrides={"concurrency": {"pools": {"default_limit": 1}}}) as instance:
+        storage = instance.event_log_storage
+        storage.initialize_concurrency_limit_to_default("duckdb")
+        assert storage.claim_concurrency_slot("duckdb", "another-run", "its-dbt-step").is_claimed
+        outcome = {}
+        build = threading.Thread(target=lambda: outcome.update(result=materialize(data_dir, instance=instance)))
+        build.start()
+        build.join(timeout=15)
+        assert build.is_alive() and not (data_dir / "americano_analytics.duckdb").exists()  # waiting, not failing
+        storage.free_concurrency_slots_for_run("another-run")
+        build.join(timeout=300)
+    result = outcome["result"]
+    assert result.success
+    waits = [e.message for e in result.all_events if "duckdb" in (e.message or "") and "pool" in e.message]
+    assert waits, "the run did not report waiting for the duckdb pool"
+
+
+@pytest.mark.slow
+def test_a_killed_run_leaves_the_last_good_results_and_the_next_run_succeeds(source, built, tmp_path):
+    """`dagster asset materialize` of the ITS results, SIGKILLed while it samples: every result.json is still a
+    complete earlier result, and the next run publishes new ones."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from americano_pipeline import settings
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(settings.PROJECT_ROOT / "data" / "dagster_home" / "dagster.yaml", home)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "AMERICANO_DATABASE_URL": source.url,
+           "AMERICANO_DATA_DIR": str(source.data_dir),
+           "AMERICANO_DUCKDB_PATH": str(source.data_dir / "americano_analytics.duckdb")}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    bin_dir = Path(sys.executable).parent
+    span = subprocess.run([str(bin_dir / "americano"), "protocols", "--range"], env=env, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    command = [str(bin_dir / "dagster"), "asset", "materialize", "-m", "americano_pipeline.definitions",
+               "--select", "analysis/its_result", "--partition-range", span]
+
+    def results() -> dict[Path, bytes]:
+        return {path: path.read_bytes() for path in (source.data_dir / "analysis" / "its_result").glob("*/result.json")}
+
+    subprocess.run(command, env=env, capture_output=True, timeout=600, cwd=settings.PROJECT_ROOT)
+    before = results()
+    assert len(before) >= 5  # one protocol's baseline is too short for the ITS (see test_analysis)
+
+    log = tmp_path / "killed.log"
+    with log.open("w") as output:
+        run = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+                               cwd=settings.PROJECT_ROOT)
+        deadline = time.monotonic() + 300
+        while "STEP_START" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(3)  # inside the step: reading the warehouse, sampling, publishing
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+    assert "STEP_START" in log.read_text() and "RUN_SUCCESS" not in log.read_text() \
+        and "RUN_FAILURE" not in log.read_text()  # killed inside the step, not after it
+    after_kill = results()
+    assert set(after_kill) == set(before)
+    for path, payload in after_kill.items():
+        assert json.loads(payload)["provenance"]["method"] == "bayesian_its", path  # whole, parseable results
+
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=settings.PROJECT_ROOT)
+    assert rerun.returncode == 0 or "the pre period has 6 observations" in rerun.stdout + rerun.stderr
+    renewed = results()
+    assert set(renewed) == set(before)
+    assert all(json.loads(renewed[path])["provenance"]["dagsterRunId"] !=
+               json.loads(before[path])["provenance"]["dagsterRunId"] for path in renewed)

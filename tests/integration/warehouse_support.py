@@ -40,9 +40,10 @@ def warehouse_env(data_dir: Path, **extra: str):
         yield
 
 
-def materialize(data_dir: Path, *extra_assets, **env: str) -> dg.ExecuteInProcessResult:
+def materialize(data_dir: Path, *extra_assets, instance: dg.DagsterInstance | None = None,
+                **env: str) -> dg.ExecuteInProcessResult:
     """Materialize the dbt assets (and ``extra_assets``) through Dagster with the real DbtCliResource."""
     with warehouse_env(data_dir, **env):
-        return dg.materialize([warehouse_dbt_assets, *extra_assets],
+        return dg.materialize([warehouse_dbt_assets, *extra_assets], instance=instance,
                               resources={"dbt": dbt_resource(), "mlflow_tracking": MlflowTrackingResource()},
                               raise_on_error=False)
