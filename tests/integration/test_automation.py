@@ -24,8 +24,11 @@ NEW_PHASE = """
 
 
 def tick(instance, url, cursor=None):
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"postgres": PostgresResource(url=url)})
-    return new_phase_sensor(context)
+    # Contexts are entered and exited: an unexited context leaves Dagster's current-instance state pointing at
+    # an instance that is later garbage-collected, which breaks unrelated tests afterwards.
+    with dg.build_sensor_context(instance=instance, cursor=cursor,
+                                 resources={"postgres": PostgresResource(url=url)}) as context:
+        return new_phase_sensor(context)
 
 
 def protocol_ids(url) -> list[str]:
@@ -91,8 +94,9 @@ def test_a_nightly_tick_requests_one_run_over_every_protocol_and_that_run_materi
     monkeypatch.setenv("AMERICANO_DATABASE_URL", source_db)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance, resources={"postgres": PostgresResource(url=source_db)})
-        request = nightly_schedule(context)
+        with dg.build_schedule_context(instance=instance,
+                                       resources={"postgres": PostgresResource(url=source_db)}) as context:
+            request = nightly_schedule(context)
         keys = instance.get_dynamic_partitions(protocols.name)
         assert sorted(keys) == protocol_ids(source_db)
         assert request.tags == {"dagster/asset_partition_range_start": keys[0],
