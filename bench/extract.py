@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,8 +20,9 @@ import time
 from datetime import date
 from pathlib import Path
 
+from warehouse import throwaway_cluster
+
 from americano_pipeline.database import READER_ROLE, connect
-from americano_pipeline.demo.cluster import LocalCluster
 from americano_pipeline.demo.seeding import seed
 from americano_pipeline.demo.synthetic import SeedConfig
 
@@ -51,12 +50,6 @@ print(time.perf_counter() - started)
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _measure(command: list[str]) -> tuple[float, float]:
     """Seconds of work and peak RSS (MB) of one child process.
 
@@ -81,11 +74,8 @@ def main() -> None:
                         help="skip pandas.read_sql (it needs ~2.3 GB per million events)")
     args = parser.parse_args()
     users = max(1, math.ceil(args.events / (DAYS * EVENTS_PER_DAY)))
-    root = Path(tempfile.mkdtemp(prefix="americano-bench-"))
-    root.chmod(0o755)
-    cluster = LocalCluster(root / "pg", _free_port())
-    try:
-        cluster.start()
+    with tempfile.TemporaryDirectory(prefix="americano-bench-extract-") as tmp, throwaway_cluster() as cluster:
+        root = Path(tmp)
         url = cluster.url()
         with connect(url) as conn:
             report = seed(conn, SeedConfig(users=users, days=DAYS, events_per_day=EVENTS_PER_DAY,
@@ -110,9 +100,6 @@ def main() -> None:
         parquet = out / "behavioral_events" / "bench.parquet"
         print(f"\nParquet (zstd) size: {parquet.stat().st_size / 1e6:.1f} MB for {events:,} events; "
               "the extract's rows/s counts only events (the other four tables are small but included)")
-    finally:
-        cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
