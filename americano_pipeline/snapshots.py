@@ -4,12 +4,15 @@ Why this design:
 - One READ ONLY, REPEATABLE READ transaction reads every table, so the five files are one consistent cut: a
   row committed while the extract runs is in none of them, and no event can point at a phase or context row
   that the cut lacks.
-- Rows stream from ``COPY (SELECT ...) TO STDOUT`` through pyarrow's multithreaded CSV reader into a Parquet
-  (zstd) writer, batch by batch: memory stays bounded by the batch size, never the table size.
-- Types are exact: timestamptz travels as epoch milliseconds and becomes ``timestamp[ms, UTC]``; jsonb (and
-  jsonb[]) becomes JSON text; enums become dictionary strings whose dictionary is the enum's declared values;
-  nullable integers stay nullable int32; text[] becomes list<string>. Values are never dropped or coerced:
-  an unknown enum label or a NULL in a NOT NULL column is written as it is, for the checks to report.
+- Rows stream through PostgreSQL's binary COPY, decoded to Arrow record batches in C++ by the ADBC PostgreSQL
+  driver, into a Parquet (zstd) writer, batch by batch: memory stays bounded by the batch size, never the table
+  size. The psycopg connection owns the transaction and exports its snapshot (``pg_export_snapshot``); the ADBC
+  connection imports it, so both read the same cut. (Text COPY parsed in Python reached 0.45x psql's COPY on 2
+  cores; binary COPY decoded in C++ reaches psql's speed.)
+- Types are exact: timestamptz becomes ``timestamp[ms, UTC]``; jsonb (and jsonb[]) becomes JSON text; enums
+  become dictionary strings whose dictionary is the enum's declared values; nullable integers stay nullable
+  int32; text[] becomes list<string>. Values are never dropped or coerced: an unknown enum label or a NULL in a
+  NOT NULL column is written as it is, for the checks to report.
 - Files are written under temporary names and renamed only when all five are complete, so an interrupted run
   leaves nothing half-written and the previous snapshot untouched.
 """
@@ -17,24 +20,25 @@ Why this design:
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import queue
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import adbc_driver_postgresql.dbapi as adbc
 import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from americano_pipeline.source_schema import TABLES, Column, enums, tables
 
-BLOCK_BYTES = 1 << 20  # small parse blocks keep the parser in step with the server's stream
 ROW_GROUP_ROWS = 131_072
 _SCALAR_TYPES = {"TEXT": pa.string(), "INTEGER": pa.int32(), "DOUBLE PRECISION": pa.float64(),
                  "JSONB": pa.string(), "JSONB[]": pa.string()}
@@ -60,21 +64,9 @@ def arrow_schema(table: str) -> pa.Schema:
 
 def _select_expression(column: Column) -> str:
     quoted = f'"{column.name}"'
-    if column.sql_type.startswith("TIMESTAMPTZ"):
-        return f"(extract(epoch FROM {quoted}) * 1000)::bigint"
     if column.sql_type in ("JSONB[]", "TEXT[]"):
         return f"to_jsonb({quoted})::text"
-    if column.sql_type == "JSONB" or column.is_enum:
-        return f"{quoted}::text"
-    return quoted
-
-
-def _csv_type(column: Column) -> pa.DataType:
-    if column.sql_type.startswith("TIMESTAMPTZ"):
-        return pa.int64()
-    if column.is_enum or column.sql_type in ("JSONB", "JSONB[]", "TEXT[]", "TEXT"):
-        return pa.string()
-    return _SCALAR_TYPES[column.sql_type]
+    return quoted  # enums arrive as strings, jsonb as JSON text in an arrow.json extension array
 
 
 def _typed(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
@@ -90,30 +82,10 @@ def _typed(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
             array = array.cast(_TIMESTAMP)
         elif column.sql_type == "TEXT[]":
             array = pa.array([None if v is None else json.loads(v) for v in array.to_pylist()], pa.list_(pa.string()))
+        elif isinstance(array.type, pa.ExtensionType):
+            array = array.storage
         arrays.append(array)
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-class _CopyReader(io.RawIOBase):
-    """A file-like view of a COPY TO STDOUT stream, so pyarrow can parse it while it arrives."""
-
-    def __init__(self, copy: psycopg.Copy):
-        self._chunks = iter(copy)
-        self._pending = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        while not self._pending:
-            try:
-                self._pending = memoryview(next(self._chunks))
-            except StopIteration:
-                return 0
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
 
 
 @dataclass(frozen=True)
@@ -127,18 +99,18 @@ class ExtractWindow:
         if self.days < 0:
             raise ValueError(f"days must be >= 0 (0 = all history), got {self.days}")
 
-    def where(self, table: str) -> tuple[str, list]:
-        clauses, params = [], []
+    def where(self, table: str) -> str:
+        """The WHERE clause for ``table``, values as quoted literals (binary COPY takes no bind parameters)."""
+        clauses = []
         if self.days and table == "behavioral_events":
-            clauses.append("\"timestamp\" >= now() - make_interval(days => %s)")
-            params.append(self.days)
+            clauses.append(f'"timestamp" >= now() - make_interval(days => {sql.Literal(self.days).as_string()})')
         if self.user_id:
+            user = sql.Literal(self.user_id).as_string()
             if table in ("behavioral_events", "experiment_protocols", "context_metadata"):
-                clauses.append('"userId" = %s')
+                clauses.append(f'"userId" = {user}')
             else:
-                clauses.append('"protocolId" IN (SELECT id FROM experiment_protocols WHERE "userId" = %s)')
-            params.append(self.user_id)
-        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+                clauses.append(f'"protocolId" IN (SELECT id FROM experiment_protocols WHERE "userId" = {user})')
+        return " WHERE " + " AND ".join(clauses) if clauses else ""
 
 
 @dataclass(frozen=True)
@@ -163,27 +135,21 @@ def new_snapshot_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def _write_table(cur: psycopg.Cursor, table: str, window: ExtractWindow, target: Path) -> int:
+def _write_table(cur, table: str, window: ExtractWindow, target: Path) -> int:
+    """Stream ``table`` (within ``window``) from the ADBC cursor ``cur`` into the Parquet file ``target``."""
     columns = tables()[table].columns
     schema = arrow_schema(table).with_metadata({"table": table})
-    where, params = window.where(table)
     select = ", ".join(_select_expression(c) for c in columns)
-    query = f'COPY (SELECT {select} FROM "{table}"{where}) TO STDOUT (FORMAT csv)'
-    read_options = pacsv.ReadOptions(column_names=[c.name for c in columns], block_size=BLOCK_BYTES)
-    convert = pacsv.ConvertOptions(column_types={c.name: _csv_type(c) for c in columns},
-                                   strings_can_be_null=True, quoted_strings_can_be_null=False)
     dictionary_columns = [c.name for c in columns if c.is_enum or c.name in _LOW_CARDINALITY]
     batches: queue.Queue = queue.Queue(maxsize=4)
     with pq.ParquetWriter(target, schema, compression="zstd", use_dictionary=dictionary_columns) as writer:
-        # Parse on this thread while a second one types, compresses and writes (both release the GIL).
+        # The driver decodes on this thread while a second one types, compresses and writes (both release the GIL).
         consumer = threading.Thread(target=_drain, args=(batches, writer, schema))
         consumer.start()
         try:
-            with cur.copy(psycopg.sql.SQL(query).format(), params) as copy:
-                stream = io.BufferedReader(_CopyReader(copy), BLOCK_BYTES)
-                if stream.peek(1):  # an empty table: pyarrow refuses empty CSV, the file keeps its schema
-                    for batch in pacsv.open_csv(stream, read_options=read_options, convert_options=convert):
-                        batches.put(batch)
+            cur.execute(f'SELECT {select} FROM "{table}"{window.where(table)}')
+            for batch in cur.fetch_record_batch():
+                batches.put(batch)
         finally:
             batches.put(None)
             consumer.join()
@@ -203,6 +169,27 @@ def _drain(batches: queue.Queue, writer: pq.ParquetWriter, schema: pa.Schema) ->
         writer.write_table(pa.Table.from_batches(pending, schema))
 
 
+def _conninfo(conn: psycopg.Connection) -> str:
+    """libpq keyword/value connection string of ``conn``'s server and login (password included)."""
+    info = conn.info
+    return make_conninfo("", host=info.host, port=info.port, dbname=info.dbname, user=info.user,
+                         password=info.password)
+
+
+@contextmanager
+def _snapshot_reader(conn: psycopg.Connection, snapshot: str):
+    """An ADBC cursor in a READ ONLY, REPEATABLE READ transaction on ``snapshot``, as ``conn``'s role."""
+    role = conn.execute("SELECT current_user").fetchone()[0]
+    with adbc.connect(_conninfo(conn), autocommit=True) as reader, reader.cursor() as cur:
+        cur.execute(f"SET ROLE {sql.Identifier(role).as_string()}")
+        cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cur.execute(f"SET TRANSACTION SNAPSHOT {sql.Literal(snapshot).as_string()}")
+        # Rows come in physical order; never let a concurrent scan make ours start mid-table.
+        cur.execute("SET LOCAL synchronize_seqscans = off")
+        yield cur
+        cur.execute("COMMIT")
+
+
 def extract(conn: psycopg.Connection, out_dir: Path, snapshot_id: str,
             window: ExtractWindow = ExtractWindow()) -> dict[str, SnapshotFile]:
     """Write ``out_dir/<table>/<snapshot_id>.parquet`` for every table from one consistent cut."""
@@ -212,9 +199,8 @@ def extract(conn: psycopg.Connection, out_dir: Path, snapshot_id: str,
     try:
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            # Rows come in physical order; never let a concurrent scan make ours start mid-table.
-            conn.execute("SET LOCAL synchronize_seqscans = off")
-            with conn.cursor() as cur:
+            snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+            with _snapshot_reader(conn, snapshot) as cur:
                 counts = {}
                 for table in TABLES:
                     directory = out_dir / table

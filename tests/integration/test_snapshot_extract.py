@@ -124,9 +124,11 @@ def test_terminated_server_connection_leaves_no_partial_file_and_a_rerun_succeed
 
     def killed_mid_way(cur, table, window, target):
         calls.append(table)
-        if len(calls) == 3:
+        if len(calls) == 3:  # the server backend streaming the rows dies between two tables
+            cur.execute("SELECT pg_backend_pid()")
+            [reader_pid] = cur.fetchone()
             with connect(source_db, autocommit=True) as admin:
-                admin.execute("SELECT pg_terminate_backend(%s)", (cur.connection.info.backend_pid,))
+                admin.execute("SELECT pg_terminate_backend(%s)", (reader_pid,))
         return original(cur, table, window, target)
 
     monkeypatch.setattr(snapshots, "_write_table", killed_mid_way)
