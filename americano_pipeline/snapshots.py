@@ -157,7 +157,7 @@ def _write_table(cur, table: str, window: ExtractWindow, target: Path) -> int:
 
 
 def _drain(batches: queue.Queue, writer: pq.ParquetWriter, schema: pa.Schema) -> None:
-    """Type parsed batches and write them in row groups of about ROW_GROUP_ROWS rows."""
+    """Type the decoded batches and write them in row groups of about ROW_GROUP_ROWS rows."""
     pending, pending_rows = [], 0
     while (batch := batches.get()) is not None:
         pending.append(_typed(batch, schema))
