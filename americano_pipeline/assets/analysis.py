@@ -128,10 +128,11 @@ def _materialize(context: dg.AssetExecutionContext, config: AnalysisConfig, post
     tracker = mlflow_tracking.tracker()
     tracker.experiment_id(key)
     git = git_state()
+    tags = standard_tags(context, git)
     execution = Execution(
         asset=context.asset_key.path[-1], asset_key=key, dagster_run_id=context.run_id, code_commit=git.commit,
-        code_dirty=git.dirty, data_version=data_version(context.instance),
-        output_root=settings.data_dir() / "analysis", tags=standard_tags(context, git),
+        code_dirty=git.dirty, data_version=data_version(tags), output_root=settings.data_dir() / "analysis",
+        tags=tags,
     )
     published, failures = {}, {}
     try:

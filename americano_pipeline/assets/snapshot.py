@@ -51,7 +51,8 @@ def raw_snapshot(context: dg.AssetExecutionContext, config: SnapshotConfig, post
     from americano_pipeline.checks.validation import read_frame, validate_cut, without_rows, write_quarantine
     from americano_pipeline.snapshots import ExtractWindow, extract, file_md5, new_snapshot_id, promote
 
-    mlflow_tracking.tracker().experiment_id(context.op_def.name)
+    tracker = mlflow_tracking.tracker()
+    tracker.experiment_id(context.op_def.name)
     raw_dir, quarantine_dir = settings.data_dir() / "raw", settings.data_dir() / "quarantine"
     snapshot_id, window = new_snapshot_id(), ExtractWindow(config.days, config.user_id)
     try:
@@ -92,7 +93,7 @@ def raw_snapshot(context: dg.AssetExecutionContext, config: SnapshotConfig, post
         "data_version_hash": version.md5 if version else "not promoted",
     } for table in TABLES}
     version_tags = {f"dvc.raw.{table}": version.md5 for table in TABLES} if version else {}
-    run_id = mlflow_tracking.log_materialization(
+    run_id = tracker.log_materialization(
         context,
         params={"snapshot_id": snapshot_id, "days": config.days, "user_id": config.user_id or "all",
                 "strict": config.strict},

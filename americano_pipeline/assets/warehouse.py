@@ -105,7 +105,8 @@ def explained_events(invocation: DbtCliInvocation) -> Iterator[Any]:
 def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                          mlflow_tracking: MlflowTrackingResource):
     """``dbt build`` of the selected models and their tests (the only writer of the DuckDB file)."""
-    mlflow_tracking.tracker().experiment_id(context.op_def.name)  # an unreachable store fails before dbt runs
+    tracker = mlflow_tracking.tracker()
+    tracker.experiment_id(context.op_def.name)  # an unreachable store fails before dbt runs
     invocation = dbt.cli(["build"], context=context, raise_on_error=False)
     models, tests = 0, []
     for event in explained_events(invocation):
@@ -115,7 +116,7 @@ def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
             tests.append(event.passed)
         yield event
     error = invocation.get_error()
-    run_id = mlflow_tracking.log_materialization(
+    run_id = tracker.log_materialization(
         context,
         params={"command": "dbt build", "models_selected": len(context.selected_asset_keys)},
         metrics={"models_built": models, "tests_passed": sum(tests), "tests_failed": len(tests) - sum(tests)},

@@ -97,6 +97,21 @@ class Tracker:
             self._call(f"logging artifact {path.name}", self.client.log_artifact, run_id, str(path))
         self._call("finishing the run", self.client.set_terminated, run_id, "FINISHED")
 
+    def log_materialization(self, context, *, params: dict, metrics: dict, tags: dict | None = None) -> str:
+        """One finished MLflow run for a non-analysis materialization (snapshot, dbt build) with the standard tags.
+
+        The experiment is the op's name (``raw_snapshot``, ``warehouse``); ``tags`` add to or override the standard
+        ones (the snapshot passes the DVC hash it just recorded). Returns the run id (put it in the metadata).
+        """
+        name = context.op_def.name
+        run_id = self.start_run(name, f"{name} {context.run_id[:8]}", params, {**standard_tags(context), **(tags or {})})
+        try:
+            self.finish_run(run_id, metrics, [])
+        except BaseException:
+            self.fail_run(run_id)
+            raise
+        return run_id
+
     def fail_run(self, run_id: str) -> None:
         """Mark the run FAILED if the store still answers (called while another error propagates)."""
         try:
@@ -116,11 +131,13 @@ def snapshot_versions(instance: dg.DagsterInstance) -> dict[str, str]:
     return versions
 
 
-def data_version(instance: dg.DagsterInstance) -> str:
-    """The DVC hash of the current snapshot cut: ``raw/current.dvc``, else the instance's record, else
-    "unversioned"."""
-    recorded = {v for v in snapshot_versions(instance).values() if v != "not promoted"}
-    return dvc_hash(settings.data_dir() / "raw" / "current") or (recorded.pop() if len(recorded) == 1 else UNVERSIONED)
+def data_version(tags: dict[str, str]) -> str:
+    """The DVC hash of the current snapshot cut, from ``standard_tags``: ``raw/current.dvc``, else the one version
+    the instance recorded for the snapshot tables, else "unversioned"."""
+    if tags["dvc.raw_current"] != UNVERSIONED:
+        return tags["dvc.raw_current"]
+    recorded = {v for k, v in tags.items() if k.startswith("dvc.raw.") and v != "not promoted"}
+    return recorded.pop() if len(recorded) == 1 else UNVERSIONED
 
 
 def _asset_keys(context) -> str:
@@ -167,20 +184,3 @@ class MlflowTrackingResource(dg.ConfigurableResource):
 
     def tracker(self) -> Tracker:
         return Tracker(self.resolved_tracking_uri(), self.resolved_artifact_root())
-
-    def log_materialization(self, context, *, params: dict, metrics: dict, tags: dict | None = None,
-                            artifacts: list[Path] = ()) -> str:
-        """One finished MLflow run for a non-analysis materialization (snapshot, dbt build) with the standard tags.
-
-        The experiment is the op's name (``raw_snapshot``, ``warehouse``); ``tags`` add to or override the standard
-        ones (the snapshot passes the DVC hash it just recorded). Returns the run id (put it in the metadata).
-        """
-        tracker = self.tracker()
-        name = context.op_def.name
-        run_id = tracker.start_run(name, f"{name} {context.run_id[:8]}", params, {**standard_tags(context), **(tags or {})})
-        try:
-            tracker.finish_run(run_id, metrics, list(artifacts))
-        except BaseException:
-            tracker.fail_run(run_id)
-            raise
-        return run_id
