@@ -12,8 +12,8 @@ runs.
 
 import dagster as dg
 from americano_pipeline.assets.analysis import analysis_assets
-from americano_pipeline.assets.snapshot import raw_snapshot
-from americano_pipeline.assets.warehouse import dbt_resource, warehouse_dbt_assets
+from americano_pipeline.assets.raw import raw_snapshot
+from americano_pipeline.assets.dbt import dbt_resource, warehouse_dbt_assets
 from americano_pipeline.automation.jobs import analysis_job, warehouse_job, whole_graph_job
 from americano_pipeline.automation.schedules import nightly_schedule
 from americano_pipeline.automation.sensors import new_phase_sensor

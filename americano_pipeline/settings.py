@@ -1,7 +1,11 @@
-"""Where things live, from environment variables with working local defaults (see .env.example).
+"""Every path and URL of the pipeline, resolved one way: the environment, then the project's ``.env`` (or the file
+``AMERICANO_ENV_FILE`` names), then a working local default (``.env.example`` lists them all).
 
-Why one module: the CLI, the Dagster resources and the tests must agree on paths and URLs without importing
-each other (and without importing Dagster, so the CLI starts fast).
+Why one module: the CLI, the Dagster code location, the dbt subprocesses it starts and the tests must agree on
+where things live without importing each other (and without importing Dagster, so the CLI starts fast). On
+import, the values of ``<project>/.env`` are put into ``os.environ`` for every variable the environment does not
+already set, so child processes (dbt, the Dagster CLI a test starts) see the same configuration.
+``americano env`` prints the resolved values as ``export`` lines for a shell.
 """
 
 from __future__ import annotations
@@ -13,9 +17,68 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG_PORT = 54329
 
 
+def env_file() -> Path:
+    """AMERICANO_ENV_FILE, default ``<project>/.env`` (git-ignored; the file Dagster's CLI reads there too)."""
+    return Path(os.environ.get("AMERICANO_ENV_FILE") or PROJECT_ROOT / ".env")
+
+
+def _apply_env_file() -> None:
+    """Fill unset environment variables from ``env_file()`` (KEY=VALUE lines; the environment always wins)."""
+    path = env_file()
+    if not path.is_file():
+        return
+    from dotenv import dotenv_values
+
+    for key, value in dotenv_values(path).items():
+        if value is not None and key not in os.environ:
+            os.environ[key] = value
+
+
+_apply_env_file()
+
+
 def data_dir() -> Path:
     """Root of all generated data (snapshots, DuckDB, MLflow, the embedded cluster): AMERICANO_DATA_DIR."""
     return Path(os.environ.get("AMERICANO_DATA_DIR") or PROJECT_ROOT / "data").resolve()
+
+
+def raw_dir() -> Path:
+    """The snapshot store: ``<table>/<snapshot_id>.parquet`` per extract and the current cut in ``current/``."""
+    return data_dir() / "raw"
+
+
+def current_snapshot_dir() -> Path:
+    """The validated cut the warehouse reads (``<table>.parquet``), DVC-versioned as ``current.dvc`` beside it."""
+    return raw_dir() / "current"
+
+
+def quarantine_dir() -> Path:
+    """Rows that failed the snapshot checks: ``<table>/<snapshot_id>.parquet``."""
+    return data_dir() / "quarantine"
+
+
+def analysis_dir() -> Path:
+    """Published results: ``<asset>/<protocol_id>/result.json`` and the figures."""
+    return data_dir() / "analysis"
+
+
+def demo_dir() -> Path:
+    """What ``americano demo``/``seed`` write for the user to read: the planted ground truth, the dbt log."""
+    return data_dir() / "demo"
+
+
+def ground_truth_path() -> Path:
+    return demo_dir() / "ground_truth.json"
+
+
+def restored_dir() -> Path:
+    """Default parent of ``americano restore`` targets."""
+    return data_dir() / "restored"
+
+
+def postgres_dir() -> Path:
+    """The embedded cluster: its data files, socket, server log and generated credentials."""
+    return data_dir() / "postgres"
 
 
 def duckdb_path() -> Path:
@@ -24,6 +87,21 @@ def duckdb_path() -> Path:
     dbt_project/profiles.yml resolves the same variables to the same default, so dbt writes what Python reads.
     """
     return Path(os.environ.get("AMERICANO_DUCKDB_PATH") or data_dir() / "americano_analytics.duckdb").resolve()
+
+
+def mlflow_tracking_uri() -> str:
+    """MLFLOW_TRACKING_URI, default a SQLite store ``<data dir>/mlflow/mlflow.db`` (MLflow 3 refuses ./mlruns)."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{data_dir() / 'mlflow' / 'mlflow.db'}"
+
+
+def mlflow_artifact_dir() -> Path:
+    """Artifacts of experiments created on a database store: ``<data dir>/mlflow/artifacts/<experiment>``."""
+    return data_dir() / "mlflow" / "artifacts"
+
+
+def dvc_remote() -> str | None:
+    """AMERICANO_DVC_REMOTE: a DVC remote (a local directory works) every snapshot version is pushed to."""
+    return os.environ.get("AMERICANO_DVC_REMOTE") or None
 
 
 def external_database_url() -> str | None:
@@ -39,6 +117,30 @@ def pg_port() -> int:
     return int(raw)
 
 
+def timezone_name() -> str:
+    """AMERICANO_TIMEZONE: the IANA zone that cuts instants into the user's calendar days, default UTC."""
+    return os.environ.get("AMERICANO_TIMEZONE") or "UTC"
+
+
 def dagster_home() -> Path:
     """DAGSTER_HOME, default data/dagster_home in the project (its dagster.yaml is checked in)."""
     return Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / "data" / "dagster_home").resolve()
+
+
+def use_dagster_home() -> Path:
+    """Put the resolved DAGSTER_HOME into the environment (Dagster reads it there) and return it."""
+    home = dagster_home()
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def shell_environment() -> dict[str, str]:
+    """The resolved settings a shell needs so that ``dagster``, ``dbt`` and ``mlflow`` commands agree with the
+    pipeline (``americano env``); the database URL is left out, as it may hold a password."""
+    return {
+        "DAGSTER_HOME": str(dagster_home()),
+        "AMERICANO_DATA_DIR": str(data_dir()),
+        "AMERICANO_DUCKDB_PATH": str(duckdb_path()),
+        "AMERICANO_TIMEZONE": timezone_name(),
+        "MLFLOW_TRACKING_URI": mlflow_tracking_uri(),
+    }

@@ -32,9 +32,11 @@ from pathlib import Path
 
 import duckdb
 
-from americano_pipeline import snapshots
-from americano_pipeline.database import READER_ROLE, connect
-from americano_pipeline.demo.cluster import LocalCluster
+from americano_pipeline.lineage.snapshot_store import new_snapshot_id, promote
+from americano_pipeline.source import extract as source_extract
+from americano_pipeline.source.window import ALL_HISTORY, ExtractWindow
+from americano_pipeline.source.connection import READER_ROLE, connect
+from americano_pipeline.source.cluster import LocalCluster
 from americano_pipeline.demo.seeding import seed
 from americano_pipeline.demo.synthetic import SeedConfig
 from americano_pipeline.settings import PROJECT_ROOT
@@ -114,9 +116,9 @@ def build_warehouse(url: str, config: SeedConfig, root: Path) -> tuple[Path, dic
     with connect(url) as conn:
         report, seed_seconds = _timed(lambda: seed(conn, config, ground_truth_path=root / "ground_truth.json"))
     with connect(url, role=READER_ROLE) as conn:
-        files, extract_seconds = _timed(lambda: snapshots.extract(conn, data_dir / "raw", snapshots.new_snapshot_id(),
-                                                                 snapshots.ExtractWindow(days=0)))
-    snapshots.promote(files, data_dir / "raw" / "current")
+        files, extract_seconds = _timed(lambda: source_extract.extract(conn, data_dir / "raw", new_snapshot_id(),
+                                                                 ExtractWindow(days=ALL_HISTORY)))
+    promote(files, data_dir / "raw" / "current")
     database = data_dir / "americano_analytics.duckdb"
     env = {**os.environ, "AMERICANO_DATA_DIR": str(data_dir), "AMERICANO_DUCKDB_PATH": str(database)}
     env.pop("AMERICANO_TIMEZONE", None)

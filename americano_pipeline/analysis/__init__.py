@@ -1,5 +1,8 @@
-"""The analysis layer without Dagster: read a protocol from the warehouse, run the statistics core on it, draw the
-figures, and publish the result with its provenance (MLflow run, ``analysis_runs`` row, atomic files).
+"""The analysis layer without Dagster: a protocol's registered design and daily rows (``protocol``), read from the
+one marts reader (``marts``), turned into each method's inputs by documented rules (``inputs``), analysed by the
+statistics core (``methods``, with ``comparisons`` against the design and ``figures``), and published with its
+provenance in an order that never leaves half a result (``runner``, ``publish``); ``batch`` is the loop over a
+run's protocols and its failure policy.
 
 The Dagster assets (``americano_pipeline.assets.analysis``) only wire these functions to partitions, config and
 resources, so everything here can be called and tested directly.

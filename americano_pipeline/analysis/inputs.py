@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from americano_pipeline.analysis.errors import AnalysisError
-from americano_pipeline.analysis.warehouse import Protocol, ProtocolData, checked_metric
+from americano_pipeline.analysis.protocol import Protocol, ProtocolData, checked_metric
 
 _UP = r"rais(?:e|es|ed|ing)|increas(?:e|es|ed|ing)|improv(?:e|es|ed|ing)|boost(?:s|ed|ing)?|enhanc(?:e|es|ed|ing)" \
       r"|higher|more|greater|longer"

@@ -27,7 +27,7 @@ from americano_pipeline.analysis.inputs import (
     phase_observations,
     planned_changes,
 )
-from americano_pipeline.analysis.warehouse import ProtocolData
+from americano_pipeline.analysis.protocol import ProtocolData
 
 ITS = "bayesian_its"
 RANDOMIZATION = "phase_randomization_test"

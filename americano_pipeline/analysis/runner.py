@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol as Interface
 
 from americano_pipeline.analysis.methods import Analysis
 from americano_pipeline.analysis.publish import (
@@ -28,32 +27,28 @@ from americano_pipeline.analysis.publish import (
     staging_directory,
     write_json,
 )
-from americano_pipeline.analysis.warehouse import ProtocolData
-from americano_pipeline.provenance import AnalysisRunRow, insert_analysis_run, new_cuid
-
-
-class Tracker(Interface):
-    """What the runner needs from an experiment tracker (``resources.mlflow_tracking.Tracker``)."""
-
-    def start_run(self, experiment: str, run_name: str, params: dict, tags: dict) -> str: ...
-
-    def finish_run(self, run_id: str, metrics: dict, artifacts: list[Path]) -> None: ...
-
-    def fail_run(self, run_id: str) -> None: ...
+from americano_pipeline.analysis.protocol import ProtocolData
+from americano_pipeline.lineage.analysis_runs import AnalysisRunRow, insert_analysis_run, new_cuid
+from americano_pipeline.lineage.code_state import GitState
+from americano_pipeline.lineage.tracking import Tracker, standard_tags
 
 
 @dataclass(frozen=True)
 class Execution:
-    """Provenance shared by every partition of one asset execution."""
+    """Provenance shared by every partition of one asset execution: read once, recorded alike in MLflow tags,
+    ``result.json`` and ``analysis_runs``."""
 
     asset: str  # e.g. "its_result": the results directory and the analysis_runs.analysisType
     asset_key: str  # e.g. "analysis/its_result": the MLflow experiment
     dagster_run_id: str
-    code_commit: str
-    code_dirty: bool
+    git: GitState
     data_version: str  # DVC hash of the snapshot cut the warehouse was built from
     output_root: Path  # <data dir>/analysis
-    tags: dict = field(default_factory=dict)  # MLflow tags common to every run (git, DVC, Dagster)
+
+    def tags(self, protocol_id: str) -> dict[str, str]:
+        """The standard MLflow tags of this execution's run for one protocol."""
+        return standard_tags(dagster_run_id=self.dagster_run_id, asset_keys=[self.asset_key], partition=protocol_id,
+                             git=self.git, data_version=self.data_version)
 
 
 @dataclass(frozen=True)
@@ -83,7 +78,7 @@ def publish_analysis(execution: Execution, data: ProtocolData, metric: str, expl
     label = "EXPLORATORY " if exploratory else ""
     params = {"protocol_id": protocol.protocol_id, "metric": metric, "primary_outcome": protocol.primary_outcome,
               "exploratory": exploratory, "method": analysis.method, **analysis.params}
-    tags = {**execution.tags, "dagster.partition": protocol.protocol_id, "analysis.metric": metric,
+    tags = {**execution.tags(protocol.protocol_id), "analysis.metric": metric,
             "analysis.exploratory": str(exploratory).lower(), "protocol.design_type": protocol.design_type}
     run_name = f"{label}{execution.asset} {protocol.protocol_id} {metric}"
     mlflow_run_id = tracker.start_run(execution.asset_key, run_name, params, tags)
@@ -98,7 +93,7 @@ def publish_analysis(execution: Execution, data: ProtocolData, metric: str, expl
                 "asset": execution.asset_key, "method": analysis.method, "protocolId": protocol.protocol_id,
                 "protocolName": protocol.name, "designType": protocol.design_type, "metric": metric,
                 "primaryOutcome": protocol.primary_outcome, "exploratory": exploratory, "parameters": params,
-                "codeCommit": execution.code_commit, "codeDirty": execution.code_dirty,
+                "codeCommit": execution.git.commit, "codeDirty": execution.git.dirty,
                 "dataVersionHash": execution.data_version, "dagsterRunId": execution.dagster_run_id,
                 "mlflowRunId": mlflow_run_id, "analysisRunId": analysis_run_id,
                 "startedAt": started_at.isoformat(), "completedAt": completed_at.isoformat(),
@@ -110,8 +105,8 @@ def publish_analysis(execution: Execution, data: ProtocolData, metric: str, expl
             final = [target / path.name for path in staged]
             row = AnalysisRunRow(
                 id=analysis_run_id, protocol_id=protocol.protocol_id, run_name=run_name,
-                analysis_type=execution.asset, code_commit=execution.code_commit,
-                data_version=execution.data_version, input_params={**params, "codeDirty": execution.code_dirty},
+                analysis_type=execution.asset, code_commit=execution.git.commit,
+                data_version=execution.data_version, input_params={**params, "codeDirty": execution.git.dirty},
                 mlflow_run_id=mlflow_run_id, artifact_paths=[str(path) for path in final],
                 results_summary={"summary": analysis.summary, "metrics": analysis.metrics},
                 started_at=started_at, completed_at=completed_at,

@@ -2,25 +2,19 @@
 
 Why this shape:
 - One partition per protocol (``partitions.protocols``); ``BackfillPolicy.single_run()`` so a backfill over many
-  protocols is one run per asset that pays the heavy imports (and the ITS model compilation) once: each asset
-  body loops over ``context.partition_keys``.
-- A protocol whose data cannot support a method (too short a baseline, an unknown metric ...) fails alone: the
-  other partitions of the run are published and recorded as materialized, then the step fails naming every
-  failed protocol, method and reason, so Dagster shows exactly those partitions as failed. Infrastructure
-  failures (warehouse missing, MLflow store or database down) fail the step at once; partitions already
-  published stay recorded. The MLflow store is reached before any computation, so an unavailable store costs
+  protocols is one run per asset; the loop over ``context.partition_keys`` and its failure policy are
+  ``analysis.batch``.
+- Partitions published before a failure are yielded as materializations, so Dagster records them although the
+  step fails; the step's failure names every failed protocol, method and reason, so Dagster shows exactly those
+  partitions as failed. The MLflow store is reached before any computation, so an unavailable store costs
   seconds and writes nothing.
-- Pre-registration: each protocol is analysed on its registered ``primaryOutcome``; ``metric`` plus
-  ``exploratory=True`` runs an explicitly labelled exploratory analysis (own result directory, MLflow tag
-  ``analysis.exploratory=true``, ``EXPLORATORY`` run name in MLflow and ``analysis_runs``).
-- The warehouse is read read-only (``fct_protocol_daily_outcomes``, ``dim_protocols``, ``fct_daily_context``);
-  the minimum phase length used by the randomization test is the protocol's registered
-  ``experiment_protocols.minPhaseLength`` (``dim_protocols.min_phase_length``).
+- ``metric`` plus ``exploratory=True`` runs an explicitly labelled exploratory analysis (own result directory,
+  MLflow tag ``analysis.exploratory=true``, ``EXPLORATORY`` run name in MLflow and ``analysis_runs``).
+- The randomization test uses the protocol's registered ``minPhaseLength`` (``dim_protocols.min_phase_length``).
 """
 
 import base64
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from typing import Literal
 
 from pydantic import Field
@@ -115,54 +109,41 @@ def _published_events(context: dg.AssetExecutionContext, published: dict) -> Ite
 
 def _materialize(context: dg.AssetExecutionContext, config: AnalysisConfig, postgres: PostgresResource,
                  mlflow_tracking: MlflowTrackingResource, method: str, analyse) -> Iterator:
-    """Analyse and publish every partition of the run with ``analyse(reader, data, metric) -> Analysis``; yields
-    the step's events (the asset bodies ``yield from`` it)."""
+    """Run ``analysis.batch.analyse_protocols`` over the run's partitions and turn its outcomes into the step's
+    events (the asset bodies ``yield from`` it)."""
+    from americano_pipeline.analysis.batch import analyse_protocols, failure_report
     from americano_pipeline.analysis.errors import AnalysisError
-    from americano_pipeline.analysis.inputs import chosen_metric
-    from americano_pipeline.analysis.runner import Execution, publish_analysis
-    from americano_pipeline.analysis.warehouse import WarehouseReader
-    from americano_pipeline.provenance import git_state
-    from americano_pipeline.resources.mlflow_tracking import data_version, standard_tags
+    from americano_pipeline.analysis.runner import Execution
+    from americano_pipeline.lineage.code_state import git_state
+    from americano_pipeline.lineage.data_version import current_data_version
 
     key = context.asset_key.to_user_string()
     tracker = mlflow_tracking.tracker()
     tracker.experiment_id(key)
-    git = git_state()
-    tags = standard_tags(context, git)
-    execution = Execution(
-        asset=context.asset_key.path[-1], asset_key=key, dagster_run_id=context.run_id, code_commit=git.commit,
-        code_dirty=git.dirty, data_version=data_version(tags), output_root=settings.data_dir() / "analysis",
-        tags=tags,
-    )
-    published, failures = {}, {}
+    execution = Execution(asset=context.asset_key.path[-1], asset_key=key, dagster_run_id=context.run_id,
+                          git=git_state(), data_version=current_data_version(), output_root=settings.analysis_dir())
+    published, failures = {}, []
     try:
-        with WarehouseReader() as reader:
-            for protocol_id in context.partition_keys:
-                started_at = datetime.now(timezone.utc)
-                try:
-                    data = reader.protocol(protocol_id)
-                    metric = chosen_metric(data.protocol, method, config.metric, config.exploratory)
-                    analysis = analyse(reader, data, metric)
-                except AnalysisError as exc:
-                    failures[protocol_id] = str(exc)
-                    context.log.error(str(exc))
-                    continue
-                published[protocol_id] = publish_analysis(
-                    execution, data, metric, config.exploratory, analysis, tracker=tracker, writer=postgres.writer,
-                    started_at=started_at)
+        for outcome in analyse_protocols(context.partition_keys, execution, method=method, metric=config.metric,
+                                         exploratory=config.exploratory, analyse=analyse, tracker=tracker,
+                                         writer=postgres.writer):
+            if isinstance(outcome, AnalysisError):
+                failures.append(outcome)
+                context.log.error(str(outcome))
+            else:
+                published[outcome.protocol_id] = outcome
     except BaseException:
         yield from _published_events(context, published)
         raise
     if failures:
         yield from _published_events(context, published)
-        listed = "\n".join(f"- {message}" for message in failures.values())
         raise dg.Failure(
-            description=f"{key} failed for {len(failures)} of {len(context.partition_keys)} protocols (the other "
-                        f"{len(published)} are published and materialized):\n{listed}",
-            metadata={"failed_protocols": ", ".join(failures), "published_protocols": ", ".join(published)},
+            description=failure_report(key, failures, len(published)),
+            metadata={"failed_protocols": ", ".join(f.protocol_id for f in failures),
+                      "published_protocols": ", ".join(published)},
         )
-    for key, done in published.items():
-        context.add_asset_metadata(_metadata(done), partition_key=key)
+    for protocol_id, done in published.items():
+        context.add_asset_metadata(_metadata(done), partition_key=protocol_id)
     yield dg.MaterializeResult()
 
 

@@ -1,23 +1,24 @@
 """The jobs the schedule, the sensor, the demo and CI launch.
 
 Why these three: the snapshot must cover every protocol's whole history, so the jobs extract all events
-(``days: 0``; the snapshot's 90-day default is for ad-hoc UI runs); the whole-graph job is partitioned by protocol
-so that one run can carry the snapshot, the warehouse and the analyses of one protocol (the sensor) or of a
-range of protocols (the schedule's single-run backfill); the analysis job re-analyses given protocols on the
-warehouse as it is.
+(``source.window.ALL_HISTORY``; the snapshot's 90-day default is for ad-hoc UI runs); the whole-graph job is
+partitioned by protocol so that one run can carry the snapshot, the warehouse and the analyses of one protocol
+(the sensor) or of a range of protocols (the schedule's single-run backfill); the analysis job re-analyses given
+protocols on the warehouse as it is.
 """
 
 import dagster as dg
 from americano_pipeline.partitions import protocols
+from americano_pipeline.source.window import ALL_HISTORY
 
-ALL_HISTORY = {"ops": {"raw_snapshot": {"config": {"days": 0}}}}
+ALL_HISTORY_CONFIG = {"ops": {"raw_snapshot": {"config": {"days": ALL_HISTORY}}}}
 
 warehouse_job = dg.define_asset_job(
-    "snapshot_and_warehouse", selection=dg.AssetSelection.groups("raw", "warehouse"), config=ALL_HISTORY,
+    "snapshot_and_warehouse", selection=dg.AssetSelection.groups("raw", "warehouse"), config=ALL_HISTORY_CONFIG,
     description="Snapshot with its Pandera checks, then dbt build with its tests.")
 
 whole_graph_job = dg.define_asset_job(
-    "whole_graph", selection=dg.AssetSelection.all(), partitions_def=protocols, config=ALL_HISTORY,
+    "whole_graph", selection=dg.AssetSelection.all(), partitions_def=protocols, config=ALL_HISTORY_CONFIG,
     description="Snapshot -> warehouse -> the analyses of the run's protocol partition(s).")
 
 analysis_job = dg.define_asset_job(

@@ -6,12 +6,12 @@ same cut. Protocols registered in the study app since the last tick are added as
 02:00 in ``AMERICANO_TIMEZONE`` (default UTC), the user's time zone, so the night's snapshot closes their day.
 """
 
-import os
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
-from americano_pipeline.automation.jobs import ALL_HISTORY, whole_graph_job
-from americano_pipeline.database import DatabaseUnavailable
+from americano_pipeline import settings
+from americano_pipeline.automation.jobs import ALL_HISTORY_CONFIG, whole_graph_job
+from americano_pipeline.source.connection import DatabaseUnavailable
 from americano_pipeline.partitions import partition_range_tags, protocols, register_protocols
 from americano_pipeline.resources.postgres import PostgresResource
 
@@ -20,7 +20,7 @@ NIGHTLY_CRON = "0 2 * * *"
 
 def schedule_timezone() -> str:
     """AMERICANO_TIMEZONE (an IANA name), default UTC; a name the system does not know is refused."""
-    name = os.environ.get("AMERICANO_TIMEZONE") or "UTC"
+    name = settings.timezone_name()
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -39,4 +39,4 @@ def nightly_schedule(context: dg.ScheduleEvaluationContext, postgres: PostgresRe
     if not keys:
         return dg.SkipReason("no experiment protocols are registered yet")
     # The run config is explicit: a partition-range run does not take the job's per-partition config.
-    return dg.RunRequest(run_config=ALL_HISTORY, tags=partition_range_tags(keys))
+    return dg.RunRequest(run_config=ALL_HISTORY_CONFIG, tags=partition_range_tags(keys))

@@ -14,8 +14,8 @@ import hashlib
 import json
 
 import dagster as dg
-from americano_pipeline.automation.jobs import ALL_HISTORY, whole_graph_job
-from americano_pipeline.database import DatabaseUnavailable
+from americano_pipeline.automation.jobs import ALL_HISTORY_CONFIG, whole_graph_job
+from americano_pipeline.source.connection import DatabaseUnavailable
 from americano_pipeline.partitions import protocols
 from americano_pipeline.resources.postgres import PostgresResource
 
@@ -58,7 +58,7 @@ def new_phase_sensor(context: dg.SensorEvaluationContext, postgres: PostgresReso
     new = [protocol_id for protocol_id in changed if protocol_id not in known]
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=f"{protocol_id}:{current[protocol_id]}", partition_key=protocol_id,
-                                    run_config=ALL_HISTORY) for protocol_id in changed],
+                                    run_config=ALL_HISTORY_CONFIG) for protocol_id in changed],
         dynamic_partitions_requests=[protocols.build_add_request(new)] if new else [],
         cursor=json.dumps(current, sort_keys=True),
     )

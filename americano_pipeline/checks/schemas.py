@@ -1,4 +1,4 @@
-"""Pandera schemas for the five source tables, derived from ``sql/schema.sql`` (via ``source_schema``).
+"""Pandera schemas for the five source tables, derived from ``source/schema.sql`` (via ``source.schema``).
 
 Why derived: enum values, nullability and ranges must be the database's own, so a rule can never drift from
 the DDL. On top of them come the rules a Prisma-managed app database does not enforce: CUID ids, unique ids,
@@ -16,7 +16,7 @@ import json
 import pandas as pd
 import pandera.pandas as pa
 
-from americano_pipeline.source_schema import CUID_PATTERN, enums, tables
+from americano_pipeline.source.schema import CUID_PATTERN, enums, tables
 
 CLOCK_SKEW = pd.Timedelta(minutes=5)
 NOT_IN_FUTURE = {"behavioral_events": ("timestamp",), "context_metadata": ("timestamp",),

@@ -87,7 +87,7 @@ def draw_phase_lengths(total_days: int, n_phases: int, min_length: int, rng: np.
 
 
 @dataclass(frozen=True)
-class Phase:
+class PlannedPhase:
     label: str
     phase_type: str
     condition: str  # "A" control/baseline or "B" treatment
@@ -103,7 +103,7 @@ class Phase:
 class Schedule:
     design: ProtocolDesign
     randomization_seed: int
-    phases: tuple[Phase, ...]
+    phases: tuple[PlannedPhase, ...]
 
     @property
     def start(self) -> date:
@@ -131,7 +131,7 @@ def schedule(design: ProtocolDesign, start: date, randomization_seed: int) -> Sc
         condition = "A" if phase_type == "BASELINE" else "B"
         counts[condition] += 1
         label = f"{'baseline' if condition == 'A' else 'intervention'}_{counts[condition]}"
-        phases.append(Phase(label, phase_type, condition, day, day + timedelta(days=length - 1)))
+        phases.append(PlannedPhase(label, phase_type, condition, day, day + timedelta(days=length - 1)))
         day += timedelta(days=length)
     return Schedule(design, randomization_seed, tuple(phases))
 

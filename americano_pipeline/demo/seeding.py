@@ -23,24 +23,7 @@ from psycopg.types.json import Jsonb
 
 from americano_pipeline import settings
 from americano_pipeline.demo.synthetic import SeedConfig, ground_truth, simulate_user
-from americano_pipeline.source_schema import TABLES, schema_sql, tables
-
-
-def schema_exists(conn: psycopg.Connection) -> bool:
-    return conn.execute("SELECT to_regclass('public.experiment_protocols') IS NOT NULL").fetchone()[0]
-
-
-def ensure_schema(conn: psycopg.Connection) -> bool:
-    """Apply sql/schema.sql in one transaction if the tables are missing; True if it was applied."""
-    if schema_exists(conn):
-        return False
-    with conn.transaction():
-        conn.execute(schema_sql())
-    return True
-
-
-def row_counts(conn: psycopg.Connection) -> dict[str, int]:
-    return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
+from americano_pipeline.source.schema import TABLES, ensure_schema, row_counts, schema_sql, tables
 
 
 class NotEmpty(RuntimeError):
@@ -74,7 +57,7 @@ def _indexes_deferred(cur: psycopg.Cursor, table: str):
 
     Building an index once over loaded rows is several times cheaper than maintaining it row by row, and the
     foreign keys are re-validated when they are added back, so integrity is checked all the same (as pg_restore
-    does). The definitions come from sql/schema.sql; everything runs inside the caller's transaction.
+    does). The definitions come from source/schema.sql; everything runs inside the caller's transaction.
     """
     ddl = schema_sql()
     indexes = re.findall(rf'(CREATE INDEX "(\w+)" ON "{table}"\(.*?\);)', ddl)
@@ -126,7 +109,7 @@ def seed(conn: psycopg.Connection, config: SeedConfig, *, reset: bool = False,
                 designs.append((user.user_id, user.schedules, user.protocols))
     seconds = time.perf_counter() - started
     conn.execute("ANALYZE")
-    path = ground_truth_path or settings.data_dir() / "demo" / "ground_truth.json"
+    path = ground_truth_path or settings.ground_truth_path()
     write_json_atomic(path, ground_truth(config, designs))
     return SeedReport(row_counts(conn), seconds, path)
 

@@ -1,13 +1,13 @@
-"""DVC as a Dagster resource: track the current snapshot cut, restore any earlier one by its hash."""
+"""DVC as a Dagster resource: where snapshot versions are pushed (``AMERICANO_DVC_REMOTE`` or run config)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic import Field
 
 import dagster as dg
+from americano_pipeline import settings
 
 
 class DataVersioningResource(dg.ConfigurableResource):
@@ -17,14 +17,10 @@ class DataVersioningResource(dg.ConfigurableResource):
                                                          "default AMERICANO_DVC_REMOTE, else none (cache only)")
 
     def resolved_remote(self) -> str | None:
-        return self.remote or os.environ.get("AMERICANO_DVC_REMOTE") or None
+        return self.remote or settings.dvc_remote()
 
     def track(self, directory: Path):
-        from americano_pipeline.versioning import track
+        """``dvc add`` (and push) ``directory``; returns its ``lineage.data_version.TrackedVersion``."""
+        from americano_pipeline.lineage.data_version import track
 
         return track(directory, self.resolved_remote())
-
-    def restore(self, tracked: Path, md5: str, target: Path) -> Path:
-        from americano_pipeline.versioning import restore
-
-        return restore(tracked, md5, target, self.resolved_remote())

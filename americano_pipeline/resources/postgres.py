@@ -10,7 +10,8 @@ import psycopg
 from pydantic import Field
 
 import dagster as dg
-from americano_pipeline.database import READER_ROLE, WRITER_ROLE, connect, database_url
+from americano_pipeline.source.connection import READER_ROLE, WRITER_ROLE, connect
+from americano_pipeline.source.database import database_url
 
 
 class PostgresResource(dg.ConfigurableResource):

@@ -20,7 +20,7 @@ LABELS = ("A", "B")
 
 
 @dataclass(frozen=True)
-class Phase:
+class PhaseBlock:
     """One contiguous block of identical labels: observations ``start`` .. ``stop - 1`` (0-based)."""
 
     number: int
@@ -38,7 +38,7 @@ class Phase:
         return f"phase {self.number} ({self.label!r}, {where}, {points})"
 
 
-def parse_phases(phases, *, min_phase_length: int = 1) -> tuple[Phase, ...]:
+def parse_phases(phases, *, min_phase_length: int = 1) -> tuple[PhaseBlock, ...]:
     """Split per-observation labels into contiguous phases (AB, ABA, ABAB, BABA, ...).
 
     Raises ``ValueError`` for an empty sequence, a label other than "A"/"B" (naming position and label), a design
@@ -64,7 +64,7 @@ def parse_phases(phases, *, min_phase_length: int = 1) -> tuple[Phase, ...]:
     changes = [i for i in range(1, len(labels)) if labels[i] != labels[i - 1]]
     edges = [0, *changes, len(labels)]
     blocks = tuple(
-        Phase(number=j + 1, label=labels[start], start=start, stop=stop)
+        PhaseBlock(number=j + 1, label=labels[start], start=start, stop=stop)
         for j, (start, stop) in enumerate(zip(edges[:-1], edges[1:], strict=True))
     )
     for block in blocks:
@@ -76,7 +76,7 @@ def parse_phases(phases, *, min_phase_length: int = 1) -> tuple[Phase, ...]:
     return blocks
 
 
-def parse_series(values, phases, *, min_phase_length: int = 1) -> tuple[np.ndarray, tuple[Phase, ...]]:
+def parse_series(values, phases, *, min_phase_length: int = 1) -> tuple[np.ndarray, tuple[PhaseBlock, ...]]:
     """Validate outcome ``values`` (time order) together with their ``phases``; return floats and the phases.
 
     A ``pd.Series`` indexed by dates goes through the shared ``regular_series`` validator (sorted, no duplicates,
@@ -105,7 +105,7 @@ def parse_series(values, phases, *, min_phase_length: int = 1) -> tuple[np.ndarr
     return numbers, parse_phases(phases, min_phase_length=min_phase_length)
 
 
-def ab_pairs(blocks: Sequence[Phase]) -> list[tuple[Phase, Phase]]:
+def ab_pairs(blocks: Sequence[PhaseBlock]) -> list[tuple[PhaseBlock, PhaseBlock]]:
     """AB pairs as SingleCaseES forms them: pair i = the i-th A phase with the B phase right after it.
 
     A leading B phase (BABA) or a trailing A phase (ABA) has no partner and is left out. Raises ``ValueError``

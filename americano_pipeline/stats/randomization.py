@@ -32,7 +32,7 @@ from math import comb
 
 import numpy as np
 
-from americano_pipeline.stats.phases import Phase, parse_series
+from americano_pipeline.stats.phases import PhaseBlock, parse_series
 from americano_pipeline.stats.validation import check_choice, check_positive_int
 from americano_pipeline.stats.standards import wwc_verdict
 
@@ -145,7 +145,7 @@ def _cohens_d(a: np.ndarray, b: np.ndarray) -> float | None:
 
 def _interpretation(
     *, observed: float, d: float | None, p: float, statistic: str, alternative: str, n_assignments: int,
-    n_draws: int | None, blocks: tuple[Phase, ...], verdict: str,
+    n_draws: int | None, blocks: tuple[PhaseBlock, ...], verdict: str,
 ) -> str:
     direction = "higher" if observed > 0 else "lower" if observed < 0 else "no different"
     size = "" if observed == 0 else f"{abs(observed):.3g} "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from americano_pipeline.stats.phases import Phase, parse_phases
+from americano_pipeline.stats.phases import PhaseBlock, parse_phases
 
 MIN_PHASES = 4
 POINTS_MEETS = 5
@@ -27,7 +27,7 @@ def wwc_design_standard(phases) -> tuple[str, str]:
     return wwc_verdict(parse_phases(phases))
 
 
-def wwc_verdict(blocks: Sequence[Phase]) -> tuple[str, str]:
+def wwc_verdict(blocks: Sequence[PhaseBlock]) -> tuple[str, str]:
     """The WWC verdict for phases already parsed by ``parse_phases`` (so callers holding them parse once)."""
     shortest = min(blocks, key=lambda block: block.length)
     attempts = len(blocks) - 1

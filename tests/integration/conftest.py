@@ -7,11 +7,13 @@ from datetime import date
 
 import pytest
 
-from americano_pipeline import snapshots
-from americano_pipeline.database import READER_ROLE, connect
+from americano_pipeline.lineage.snapshot_store import new_snapshot_id, promote
+from americano_pipeline.source import extract as source_extract
+from americano_pipeline.source.window import ALL_HISTORY, ExtractWindow
+from americano_pipeline.source.connection import READER_ROLE, connect
 from americano_pipeline.demo.synthetic import SeedConfig
-from americano_pipeline.versioning import track
-from tests.conftest import seeded_database
+from americano_pipeline.lineage.data_version import track
+from tests.support import seeded_database
 from tests.integration.warehouse_support import STUDY, Source, materialize
 
 SEED = SeedConfig(users=2, days=150, events_per_day=20, seed=11, end_date=date(2026, 10, 31))
@@ -52,8 +54,8 @@ def source(pg_cluster, tmp_path_factory) -> Source:
     truth_path = data_dir / "demo" / "ground_truth.json"
     url, _ = seeded_database(pg_cluster, "study_seeded", STUDY, truth_path)
     with connect(url, role=READER_ROLE) as conn:
-        files = snapshots.extract(conn, data_dir / "raw", snapshots.new_snapshot_id(), snapshots.ExtractWindow(days=0))
-    snapshots.promote(files, data_dir / "raw" / "current")
+        files = source_extract.extract(conn, data_dir / "raw", new_snapshot_id(), ExtractWindow(days=ALL_HISTORY))
+    promote(files, data_dir / "raw" / "current")
     version = track(data_dir / "raw" / "current")
     return Source(url, data_dir, json.loads(truth_path.read_text()), version.md5)
 

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from americano_pipeline.assets.snapshot import raw_snapshot
+from americano_pipeline.assets.raw import raw_snapshot
 from americano_pipeline.resources.data_versioning import DataVersioningResource
 from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource
 from americano_pipeline.resources.postgres import PostgresResource

@@ -14,9 +14,9 @@ import pytest
 
 import dagster as dg
 from americano_pipeline.analysis.publish import RESULT_FILE
-from americano_pipeline.analysis.summary import HEADERS, summary_rows
+from americano_pipeline.demo.results_table import HEADERS, summary_rows
 from americano_pipeline.assets.analysis import analysis_assets
-from americano_pipeline.database import connect
+from americano_pipeline.source.connection import connect
 from americano_pipeline.partitions import partition_range_tags, protocols, register_protocols
 from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource
 from americano_pipeline.resources.postgres import PostgresResource

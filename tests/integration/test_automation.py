@@ -6,9 +6,9 @@ import json
 import pytest
 
 import dagster as dg
-from americano_pipeline.automation.schedules import nightly_schedule, schedule_timezone
-from americano_pipeline.automation.sensors import changed_protocols, new_phase_sensor, phase_signatures
-from americano_pipeline.database import connect
+from americano_pipeline.automation.schedules import nightly_schedule
+from americano_pipeline.automation.sensors import new_phase_sensor
+from americano_pipeline.source.connection import connect
 from americano_pipeline.partitions import protocols
 from americano_pipeline.resources.postgres import PostgresResource
 
@@ -34,15 +34,6 @@ def tick(instance, url, cursor=None):
 def protocol_ids(url) -> list[str]:
     with connect(url) as conn:
         return [row[0] for row in conn.execute("SELECT id FROM experiment_protocols ORDER BY id")]
-
-
-def test_signatures_change_when_a_phase_starts_ends_or_is_added():
-    rows = [("p1", "a1", "2026-01-01", "2026-01-07", True, False)]
-    before = phase_signatures(rows)
-    assert changed_protocols(before, phase_signatures(rows)) == []
-    assert changed_protocols(before, phase_signatures([(*rows[0][:5], True)])) == ["p1"]  # the phase ended
-    assert changed_protocols(before, phase_signatures([*rows, ("p1", "a2", "2026-01-08", None, False, False)])) == ["p1"]
-    assert changed_protocols(before, phase_signatures([*rows, ("p2", None, None, None, None, None)])) == ["p2"]
 
 
 def test_sensor_registers_new_protocols_requests_once_and_reacts_to_a_new_phase(source_db):
@@ -74,16 +65,6 @@ def test_sensor_skips_with_the_reason_when_the_database_is_down():
     assert isinstance(result, dg.SkipReason)
     assert "the study database is unavailable (cannot connect to PostgreSQL at 127.0.0.1:1/americano" in \
         result.skip_message and "cursor is kept" in result.skip_message
-
-
-def test_schedule_timezone_comes_from_the_environment(monkeypatch):
-    monkeypatch.delenv("AMERICANO_TIMEZONE", raising=False)
-    assert schedule_timezone() == "UTC"
-    monkeypatch.setenv("AMERICANO_TIMEZONE", "Europe/Berlin")
-    assert schedule_timezone() == "Europe/Berlin"
-    monkeypatch.setenv("AMERICANO_TIMEZONE", "Mars/Olympus")
-    with pytest.raises(ValueError, match="AMERICANO_TIMEZONE must be an IANA time zone .*got 'Mars/Olympus'"):
-        schedule_timezone()
 
 
 @pytest.mark.slow

@@ -7,8 +7,8 @@ import pytest
 
 import dagster as dg
 from americano_pipeline import settings
-from americano_pipeline.assets.snapshot import raw_snapshot
-from americano_pipeline.database import connect
+from americano_pipeline.assets.raw import raw_snapshot
+from americano_pipeline.source.connection import connect
 from americano_pipeline.partitions import protocols, register_protocols
 from americano_pipeline.resources.data_versioning import DataVersioningResource
 from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource

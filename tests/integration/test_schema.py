@@ -3,9 +3,9 @@
 import psycopg
 import pytest
 
-from americano_pipeline.database import READER_ROLE, WRITER_ROLE, connect
-from americano_pipeline.demo.seeding import ensure_schema
-from americano_pipeline.source_schema import TABLES, enums
+from americano_pipeline.source.connection import READER_ROLE, WRITER_ROLE, connect
+from americano_pipeline.source.schema import ensure_schema
+from americano_pipeline.source.schema import TABLES, enums
 
 pytestmark = pytest.mark.integration
 

@@ -5,11 +5,12 @@ from datetime import date
 
 import pytest
 
-from americano_pipeline.database import connect
-from americano_pipeline.demo.seeding import NotEmpty, row_counts, seed
+from americano_pipeline.source.connection import connect
+from americano_pipeline.demo.seeding import NotEmpty, seed
+from americano_pipeline.source.schema import row_counts
 from americano_pipeline.demo.synthetic import SeedConfig
-from americano_pipeline.source_schema import TABLES
-from tests.conftest import seeded_database
+from americano_pipeline.source.schema import TABLES
+from tests.support import seeded_database
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ table/column/rule/value, stops everything downstream, and is exactly what lands 
 import pyarrow.parquet as pq
 import pytest
 
-from americano_pipeline.database import connect
+from americano_pipeline.source.connection import connect
 from tests.integration.snapshot_support import check_results, materialize, materialized
 
 pytestmark = pytest.mark.integration

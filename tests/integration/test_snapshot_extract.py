@@ -14,25 +14,28 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from americano_pipeline import snapshots
-from americano_pipeline.checks.validation import read_frame, validate_cut
-from americano_pipeline.database import READER_ROLE, connect
-from americano_pipeline.source_schema import TABLES, enums
-from americano_pipeline.versioning import VersionNotFound, restore
+from americano_pipeline.lineage.snapshot_store import new_snapshot_id
+from americano_pipeline.source import extract as source_extract
+from americano_pipeline.source.window import ALL_HISTORY, ExtractWindow
+from americano_pipeline.checks.reports import read_frame, validate_cut
+from americano_pipeline.source.connection import READER_ROLE, connect
+from americano_pipeline.source.schema import TABLES, enums
+from americano_pipeline.lineage.code_state import git_state
+from americano_pipeline.lineage.data_version import VersionNotFound, file_md5, restore
 from tests.integration.snapshot_support import materialize, materialized
 
 pytestmark = pytest.mark.integration
 
 
-def _extract(url, out_dir, window=snapshots.ExtractWindow(days=0)):
+def _extract(url, out_dir, window=ExtractWindow(days=ALL_HISTORY)):
     with connect(url, role=READER_ROLE) as conn:
-        return snapshots.extract(conn, out_dir, snapshots.new_snapshot_id(), window)
+        return source_extract.extract(conn, out_dir, new_snapshot_id(), window)
 
 
 def test_types_are_preserved_exactly(source_db, tmp_path):
     files = _extract(source_db, tmp_path)
     events = pq.read_table(files["behavioral_events"].path)
-    assert events.schema == snapshots.arrow_schema("behavioral_events")
+    assert events.schema == source_extract.arrow_schema("behavioral_events")
     assert events.schema.field("timestamp").type == pa.timestamp("ms", tz="UTC")
     assert events.schema.field("eventType").type == pa.dictionary(pa.int32(), pa.string())
     assert events.column("eventType").chunk(0).dictionary.to_pylist() == list(enums()["EventType"])
@@ -62,21 +65,21 @@ def test_window_and_user_filters(source_db, tmp_path):
         user, user_events, user_protocols = conn.execute(
             """SELECT "userId", count(*), (SELECT count(*) FROM experiment_protocols p WHERE p."userId" = e."userId")
                FROM behavioral_events e GROUP BY 1 ORDER BY 1 LIMIT 1""").fetchone()
-    windowed = _extract(source_db, tmp_path / "a", snapshots.ExtractWindow(days=60))
+    windowed = _extract(source_db, tmp_path / "a", ExtractWindow(days=60))
     assert windowed["behavioral_events"].rows == recent > 0
-    one_user = _extract(source_db, tmp_path / "b", snapshots.ExtractWindow(days=0, user_id=user))
+    one_user = _extract(source_db, tmp_path / "b", ExtractWindow(days=ALL_HISTORY, user_id=user))
     assert one_user["behavioral_events"].rows == user_events
     assert one_user["experiment_protocols"].rows == user_protocols == 3
     assert one_user["phase_assignments"].rows == 10
     assert set(pq.read_table(one_user["context_metadata"].path).column("userId").to_pylist()) == {user}
     with pytest.raises(ValueError, match="days must be >= 0"):
-        snapshots.ExtractWindow(days=-1)
+        ExtractWindow(days=-1)
 
 
 def test_concurrent_inserts_never_produce_orphans(source_db, tmp_path, monkeypatch):
     """Pairs (context row, event referencing it) committed while the extract runs are in both files or neither."""
     context_read = threading.Event()
-    original = snapshots._write_table
+    original = source_extract._write_table
 
     def slow_after_context(cur, table, window, target):
         rows = original(cur, table, window, target)
@@ -85,7 +88,7 @@ def test_concurrent_inserts_never_produce_orphans(source_db, tmp_path, monkeypat
             time.sleep(1.0)  # the window in which a non-repeatable read would pick up orphans
         return rows
 
-    monkeypatch.setattr(snapshots, "_write_table", slow_after_context)
+    monkeypatch.setattr(source_extract, "_write_table", slow_after_context)
     inserted, stop = [], threading.Event()
 
     def writer():
@@ -120,7 +123,7 @@ def test_concurrent_inserts_never_produce_orphans(source_db, tmp_path, monkeypat
 def test_terminated_server_connection_leaves_no_partial_file_and_a_rerun_succeeds(source_db, tmp_path, monkeypatch):
     good = _extract(source_db, tmp_path)
     before = sorted(p.name for p in tmp_path.rglob("*"))
-    original, calls = snapshots._write_table, []
+    original, calls = source_extract._write_table, []
 
     def killed_mid_way(cur, table, window, target):
         calls.append(table)
@@ -131,13 +134,13 @@ def test_terminated_server_connection_leaves_no_partial_file_and_a_rerun_succeed
                 admin.execute("SELECT pg_terminate_backend(%s)", (reader_pid,))
         return original(cur, table, window, target)
 
-    monkeypatch.setattr(snapshots, "_write_table", killed_mid_way)
+    monkeypatch.setattr(source_extract, "_write_table", killed_mid_way)
     with pytest.raises(Exception, match="terminat"):
         _extract(source_db, tmp_path)
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
-    monkeypatch.setattr(snapshots, "_write_table", original)
+    monkeypatch.setattr(source_extract, "_write_table", original)
     rerun = _extract(source_db, tmp_path)
-    assert rerun["behavioral_events"].md5 == good["behavioral_events"].md5
+    assert file_md5(rerun["behavioral_events"].path) == file_md5(good["behavioral_events"].path)
 
 
 def test_killed_process_leaves_no_visible_partial_file(source_db, tmp_path):
@@ -145,16 +148,16 @@ def test_killed_process_leaves_no_visible_partial_file(source_db, tmp_path):
     script = (
         "import time, sys\n"
         "from pathlib import Path\n"
-        "from americano_pipeline import snapshots\n"
-        "from americano_pipeline.database import connect\n"
-        "original = snapshots._write_table\n"
+        "from americano_pipeline.source import extract as source_extract\n"
+        "from americano_pipeline.source.connection import connect\n"
+        "original = source_extract._write_table\n"
         "def slow(cur, table, window, target):\n"
         "    rows = original(cur, table, window, target)\n"
         "    print(table, flush=True); time.sleep(30)\n"
         "    return rows\n"
-        "snapshots._write_table = slow\n"
+        "source_extract._write_table = slow\n"
         f"with connect({source_db!r}) as conn:\n"
-        f"    snapshots.extract(conn, Path({str(tmp_path)!r}), 'killed')\n"
+        f"    source_extract.extract(conn, Path({str(tmp_path)!r}), 'killed')\n"
     )
     process = subprocess.Popen([sys.executable, "-c", script], cwd=project, stdout=subprocess.PIPE, text=True)
     assert process.stdout.readline().strip() == "experiment_protocols"  # one table done, inside the transaction
@@ -190,7 +193,6 @@ def test_each_snapshot_is_an_mlflow_run_with_counts_and_its_dvc_hash(source_db, 
     assert run.info.status == "FINISHED"
     assert run.data.metrics["rows.behavioral_events"] == events["rows"] > 1000
     assert run.data.metrics["failing_rows.behavioral_events"] == 0
-    assert {run.data.tags[f"dvc.raw.{table}"] for table in TABLES} == {events["data_version_hash"]}
     assert run.data.tags["dvc.raw_current"] == events["data_version_hash"]
     assert run.data.tags["dagster.run_id"] == result.run_id and run.data.params["days"] == "0"
 
@@ -230,12 +232,18 @@ def test_restore_an_earlier_snapshot_byte_for_byte_from_cache_and_from_a_remote(
         restore(current, "0" * 32 + ".dir", tmp_path / "nothing", remote=str(remote))
 
 
-def test_inside_a_git_repository_dvc_uses_it(source_db, tmp_path, monkeypatch):
+def test_inside_a_git_work_tree_dvc_keeps_out_of_the_code_state(source_db, tmp_path, monkeypatch):
+    """The data directory inside the code's git work tree, as in a clone: DVC keeps its own repository beside the
+    snapshots, so nothing the pipeline writes changes `git status` (MLflow's git.dirty stays false)."""
     repo = tmp_path / "project"
     (repo / "data").mkdir(parents=True)
+    git = ["git", "-C", str(repo), "-c", "user.email=ci@example.org", "-c", "user.name=ci"]
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / ".gitignore").write_text("/data/*\n")
+    subprocess.run([*git, "add", ".gitignore"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "code"], check=True)
     monkeypatch.setenv("AMERICANO_DATA_DIR", str(repo / "data"))
     assert materialize(source_db).success
-    assert (repo / ".dvc").is_dir() and (repo / "data" / "raw" / "current.dvc").exists()
-    assert "/current" in (repo / "data" / "raw" / ".gitignore").read_text()
-    assert not (repo / "data" / ".dvc").exists()
+    assert (repo / "data" / "raw" / ".dvc").is_dir() and (repo / "data" / "raw" / "current.dvc").exists()
+    assert not (repo / ".dvc").exists()
+    assert git_state(repo).dirty is False

@@ -20,8 +20,8 @@ from typing import NamedTuple
 import pytest
 
 from americano_pipeline import settings
-from americano_pipeline.database import connect
-from tests.conftest import free_port
+from americano_pipeline.source.connection import connect
+from tests.support import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

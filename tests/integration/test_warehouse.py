@@ -24,10 +24,10 @@ import pytest
 import yaml
 
 import dagster as dg
-from americano_pipeline.assets.warehouse import DBT_PROJECT_DIR, dbt_executable, warehouse_dbt_assets
-from americano_pipeline.database import connect
+from americano_pipeline.assets.dbt import DBT_PROJECT_DIR, dbt_executable, warehouse_dbt_assets
+from americano_pipeline.source.connection import connect
 from americano_pipeline.demo.protocols import DESIGNS
-from americano_pipeline.source_schema import enums
+from americano_pipeline.source.schema import enums
 from tests.integration.warehouse_support import STUDY as CONFIG
 from tests.integration.warehouse_support import Source, materialize, warehouse_env, warehouse_path
 

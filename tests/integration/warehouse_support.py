@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import dagster as dg
-from americano_pipeline.assets.warehouse import dbt_resource, warehouse_dbt_assets
+from americano_pipeline.assets.dbt import dbt_resource, warehouse_dbt_assets
 from americano_pipeline.demo.synthetic import SeedConfig
 from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource
 

@@ -15,7 +15,8 @@ import pytest
 from scipy import stats
 
 from americano_pipeline.stats import its
-from americano_pipeline.stats.its_crosscheck import hac_level_change, newey_west_maxlags
+from americano_pipeline.stats.its import design
+from americano_pipeline.stats.its.crosscheck import hac_level_change, newey_west_maxlags
 
 START = pd.Timestamp("2024-01-01")
 INTERVENTION = START + pd.Timedelta(days=30)
@@ -304,21 +305,21 @@ def test_weekly_series_has_no_day_of_week_term():
 
 def test_day_of_week_terms_need_every_weekday_twice_in_the_pre_period():
     index = pd.date_range("2024-01-01", periods=30, freq="D")
-    assert its._uses_day_of_week(None, index.freq, index[:14])
-    assert not its._uses_day_of_week(None, index.freq, index[:13])  # one weekday seen once only
-    assert not its._uses_day_of_week(False, index.freq, index[:28])
+    assert design._uses_day_of_week(None, index.freq, index[:14])
+    assert not design._uses_day_of_week(None, index.freq, index[:13])  # one weekday seen once only
+    assert not design._uses_day_of_week(False, index.freq, index[:28])
     weekly = pd.date_range("2024-01-01", periods=30, freq="W-MON")
-    assert not its._uses_day_of_week(None, weekly.freq, weekly[:28])
+    assert not design._uses_day_of_week(None, weekly.freq, weekly[:28])
     with pytest.raises(ValueError, match="day_of_week=True needs a daily or business-day series, got frequency"):
-        its._uses_day_of_week(True, weekly.freq, weekly[:28])
+        design._uses_day_of_week(True, weekly.freq, weekly[:28])
 
 
 @pytest.mark.slow
 def test_trend_needs_two_weeks_of_baseline():
-    assert its._uses_trend(None, 14) and not its._uses_trend(None, 13)
-    assert its._uses_trend(True, 7) and not its._uses_trend(False, 30)
+    assert design._uses_trend(None, 14) and not design._uses_trend(None, 13)
+    assert design._uses_trend(True, 7) and not design._uses_trend(False, 30)
     with pytest.raises(ValueError, match="trend must be True, False or None \\(automatic\\), got 1"):
-        its._uses_trend(1, 30)
+        design._uses_trend(1, 30)
 
 
 @pytest.mark.slow

@@ -1,0 +1,1 @@
+"""One module per group of `americano` commands, imported only when its command runs (``cli`` parses first)."""

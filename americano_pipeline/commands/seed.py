@@ -1,0 +1,36 @@
+"""`americano seed` and `americano prepare`: the source database filled with the synthetic study."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from americano_pipeline import settings
+from americano_pipeline.demo import console
+from americano_pipeline.demo.seeding import seed as seed_study
+from americano_pipeline.demo.synthetic import SeedConfig
+from americano_pipeline.source.database import owner_connection
+from americano_pipeline.source.schema import ensure_schema, row_counts
+
+
+def seed(*, users: int, days: int, events_per_day: int, seed: int, end_date: date | None, reset: bool) -> None:
+    """Seed the configured database (starting the embedded one when it is the default)."""
+    kwargs = {"end_date": end_date} if end_date else {}
+    config = SeedConfig(users=users, days=days, events_per_day=events_per_day, seed=seed, **kwargs)
+    with owner_connection() as conn:
+        report = seed_study(conn, config, reset=reset)
+    console.print_counts(report.counts)
+    print(f"loaded {report.counts['behavioral_events']:,} events in {report.seconds:.1f} s "
+          f"({report.events_per_second:,.0f} events/s); ground truth: {report.ground_truth_path}")
+
+
+def prepare() -> None:
+    """Start the database (embedded unless AMERICANO_DATABASE_URL), create the schema, seed it when empty."""
+    with owner_connection() as conn:
+        ensure_schema(conn)
+        if not any(row_counts(conn).values()):
+            print("seeding the empty database with the synthetic study (seed 42) ...")
+            seed_study(conn, SeedConfig())
+        counts = row_counts(conn)
+    print("source database rows:")
+    console.print_counts(counts)
+    console.print_ground_truth(settings.ground_truth_path())

@@ -1,0 +1,117 @@
+"""The one data version: DVC's hash of the current snapshot cut, how it is recorded, and byte-exact restore.
+
+Why DVC: every analysis records the hash of the data it read; DVC keeps each version in its content-addressed
+cache (and in a remote when ``AMERICANO_DVC_REMOTE`` is set; a local directory works), so any earlier cut can
+be restored byte for byte after newer snapshots replaced it.
+
+Why a DVC repository of its own, beside the snapshots (``<data dir>/raw/.dvc``, ``--no-scm``), and never the
+code's git work tree: the pipeline writes a new pointer file (``current.dvc``) at every snapshot. Inside the
+code's repository that file would make every later run record ``git.dirty=true``, so the recorded commit would no
+longer say which code ran. The data's history lives in DVC's cache; the code's in git; a result records both.
+
+``current_data_version()`` is the only reader of the recorded version: the snapshot's MLflow run, the analyses'
+tags, ``result.json`` and ``analysis_runs`` all take it from here. DVC takes a repository-wide lock, so callers
+serialize (the snapshot asset runs in a pool of one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from americano_pipeline import settings
+
+REMOTE_NAME = "americano"
+UNVERSIONED = "unversioned"
+
+
+def current_data_version(tracked: Path | None = None) -> str:
+    """The DVC hash recorded for ``tracked`` (default the current snapshot cut) in ``<tracked>.dvc``, e.g.
+    ``8c66...dir``; ``UNVERSIONED`` before the first snapshot was promoted."""
+    import yaml
+
+    tracked = tracked or settings.current_snapshot_dir()
+    dvc_file = tracked.with_name(tracked.name + ".dvc")
+    if not dvc_file.exists():
+        return UNVERSIONED
+    return str(yaml.safe_load(dvc_file.read_text())["outs"][0]["md5"])
+
+
+def _repo(tracked: Path, remote: str | None):
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")  # no usage reports from a research pipeline
+    from dvc.repo import Repo
+
+    root = tracked.resolve().parent
+    if not (root / ".dvc").is_dir():
+        Repo.init(str(root), no_scm=True)
+    repo = Repo(str(root))
+    if remote:
+        with repo.config.edit() as config:
+            config["remote"][REMOTE_NAME] = {"url": remote}
+            config["core"]["remote"] = REMOTE_NAME
+        repo = Repo(str(root))
+    return repo
+
+
+def file_md5(path: Path) -> str:
+    """DVC's hash of a file: the md5 of its bytes."""
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class TrackedVersion:
+    md5: str  # DVC's hash of the directory: "<md5>.dir"
+    files: dict[str, str]  # file name -> md5
+    dvc_file: Path
+    pushed: bool
+
+
+def track(directory: Path, remote: str | None = None) -> TrackedVersion:
+    """``dvc add`` the directory (and ``dvc push`` it when a remote is configured); returns its version."""
+    directory = directory.resolve()
+    repo = _repo(directory, remote)
+    stage = repo.add(str(directory))[0]
+    md5 = stage.outs[0].hash_info.value
+    if remote:
+        repo.push(targets=[stage.path])
+    entries = json.loads(Path(repo.cache.local.oid_to_path(md5)).read_text())
+    return TrackedVersion(md5, {e["relpath"]: e["md5"] for e in entries}, Path(stage.path), bool(remote))
+
+
+class VersionNotFound(LookupError):
+    """No cache or remote holds the requested data version."""
+
+
+def restore(tracked: Path, md5: str, target: Path, remote: str | None = None) -> Path:
+    """Rebuild version ``md5`` of the tracked directory into ``target`` (atomically), from the cache or remote."""
+    repo = _repo(tracked, remote)
+    stores = [repo.cache.local] + ([repo.cloud.get_remote_odb(REMOTE_NAME)] if remote else [])
+
+    def locate(oid: str) -> Path:
+        for store in stores:
+            candidate = Path(store.oid_to_path(oid))
+            if candidate.exists():
+                return candidate
+        where = "the DVC cache" + (f" or the remote {remote}" if remote else "")
+        raise VersionNotFound(f"data version {oid} is not in {where}")
+
+    staging = target.with_name(f".{target.name}.restoring")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for entry in json.loads(locate(md5).read_text()):
+        destination, source = staging / entry["relpath"], locate(entry["md5"])
+        shutil.copyfile(source, destination)
+        if file_md5(destination) != entry["md5"]:
+            raise VersionNotFound(f"{entry['relpath']} of data version {md5}: the stored copy {source} is corrupt")
+    if target.exists():
+        shutil.rmtree(target)
+    os.rename(staging, target)
+    return target

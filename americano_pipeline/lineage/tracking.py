@@ -1,0 +1,122 @@
+"""MLflow experiment tracking through ``MlflowClient`` only, and the tags every run of the pipeline carries.
+
+Why the client and not ``mlflow.start_run``: the fluent API keeps the active run in process-global state, which
+breaks when one process materializes many partitions (or several assets) in turn; an explicit client and run id
+per run cannot leak a run into the next one. Every failure to reach the store becomes ``TrackingUnavailable``
+naming the store, so a run fails before it publishes anything.
+
+Tags every run carries (``standard_tags``): ``git.commit``, ``git.dirty`` (``lineage.code_state``),
+``dvc.raw_current`` (``lineage.data_version.current_data_version``: the snapshot cut the warehouse reads),
+``dagster.run_id``, ``dagster.asset_key`` and, for one partition, ``dagster.partition``. This module takes plain
+values, never a Dagster context, so the analysis layer and the tests can use it without Dagster.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from americano_pipeline.lineage.code_state import GitState, git_state
+from americano_pipeline.lineage.data_version import current_data_version
+
+
+def standard_tags(*, dagster_run_id: str, asset_keys: list[str], partition: str | None = None,
+                  git: GitState | None = None, data_version: str | None = None) -> dict[str, str]:
+    """The git, DVC and Dagster tags of one run (module doc). ``git`` and ``data_version`` are read now unless the
+    caller already holds them (and records them elsewhere too, as the analyses do)."""
+    git = git or git_state()
+    tags = {
+        "git.commit": git.commit,
+        "git.dirty": str(git.dirty).lower(),
+        "dvc.raw_current": data_version or current_data_version(),
+        "dagster.run_id": dagster_run_id,
+        "dagster.asset_key": ", ".join(sorted(asset_keys)),
+    }
+    if partition is not None:
+        tags["dagster.partition"] = partition
+    return tags
+
+
+class TrackingUnavailable(RuntimeError):
+    """The MLflow tracking store cannot be reached or refused a write."""
+
+
+class Tracker:
+    """One MLflow store: experiments by name (created on first use), runs with params, metrics, tags, artifacts."""
+
+    def __init__(self, tracking_uri: str, artifact_root: Path | None):
+        self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root
+        self._client = None
+        self._experiments: dict[str, str] = {}
+
+    def _call(self, what: str, function, *args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except Exception as exc:
+            cause = " ".join(str(exc).split())[:500]
+            raise TrackingUnavailable(
+                f"MLflow tracking store {self.tracking_uri}: {what} failed ({type(exc).__name__}: {cause}); "
+                "check MLFLOW_TRACKING_URI or the mlflow_tracking resource, then rerun"
+            ) from exc
+
+    @property
+    def client(self):
+        if self._client is None:
+            from mlflow.tracking import MlflowClient
+
+            self._client = self._call("connecting", MlflowClient, tracking_uri=self.tracking_uri,
+                                      registry_uri=self.tracking_uri)
+        return self._client
+
+    def experiment_id(self, name: str) -> str:
+        """The experiment's id, creating it (with its artifact directory under ``artifact_root``) if missing."""
+        if name not in self._experiments:
+            found = self._call(f"looking up experiment {name!r}", self.client.get_experiment_by_name, name)
+            if found is None:
+                location = None if self.artifact_root is None else (self.artifact_root / name).resolve().as_uri()
+                created = self._call(f"creating experiment {name!r}", self.client.create_experiment, name,
+                                     artifact_location=location)
+                self._experiments[name] = created
+            else:
+                self._experiments[name] = found.experiment_id
+        return self._experiments[name]
+
+    def start_run(self, experiment: str, run_name: str, params: dict, tags: dict) -> str:
+        """A new RUNNING run with ``params`` and ``tags`` (values as strings); returns its id."""
+        from mlflow.entities import Param, RunTag
+
+        run = self._call("creating a run", self.client.create_run, self.experiment_id(experiment), run_name=run_name)
+        run_id = run.info.run_id
+        self._call("logging params and tags", self.client.log_batch, run_id,
+                   params=[Param(key, str(value)) for key, value in params.items()],
+                   tags=[RunTag(key, str(value)) for key, value in tags.items()])
+        return run_id
+
+    def finish_run(self, run_id: str, metrics: dict, artifacts: list[Path]) -> None:
+        """Log ``metrics`` (step 0) and the ``artifacts`` files, then mark the run FINISHED."""
+        from mlflow.entities import Metric
+
+        stamp = int(time.time() * 1000)
+        self._call("logging metrics", self.client.log_batch, run_id,
+                   metrics=[Metric(key, float(value), stamp, 0) for key, value in metrics.items()])
+        for path in artifacts:
+            self._call(f"logging artifact {path.name}", self.client.log_artifact, run_id, str(path))
+        self._call("finishing the run", self.client.set_terminated, run_id, "FINISHED")
+
+    def log_run(self, experiment: str, run_name: str, *, params: dict, metrics: dict, tags: dict) -> str:
+        """One finished run with everything known up front (a snapshot, a dbt build); returns its id."""
+        run_id = self.start_run(experiment, run_name, params, tags)
+        try:
+            self.finish_run(run_id, metrics, [])
+        except BaseException:
+            self.fail_run(run_id)
+            raise
+        return run_id
+
+    def fail_run(self, run_id: str) -> None:
+        """Mark the run FAILED if the store still answers (called while another error propagates)."""
+        try:
+            self.client.set_terminated(run_id, "FAILED")
+        except Exception:  # noqa: BLE001 - the original error is the one to report
+            pass

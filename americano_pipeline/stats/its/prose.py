@@ -1,0 +1,103 @@
+"""The plain-language interpretation of an ITS result.
+
+Why a module of its own: the wording (effect and uncertainty, what the interval supports, the HAC cross-check,
+persistence after an ABA withdrawal, autocorrelation and sampler warnings, the causal caveat) is what an n-of-1
+experimenter reads first; it is built from the finished numbers only, so it can change without touching the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from americano_pipeline.stats.its.design import _has_day_of_week
+from americano_pipeline.stats.validation import date_label
+
+_RHAT_LIMIT = 1.01
+_ESS_LIMIT = 400
+
+
+@dataclass(frozen=True)
+class _Wording:
+    """What the interpretation needs to name: the period unit, the baseline model's terms, the estimand."""
+
+    unit: str
+    terms: str
+    segmented: bool
+
+
+def _unit(freq) -> str:
+    if _has_day_of_week(freq):
+        return "day"
+    return "week" if isinstance(freq, pd.offsets.Week) and freq.n == 1 else "period"
+
+
+def _model_terms(sloped: bool, weekly: bool, covariates: pd.DataFrame) -> str:
+    terms = [*(["trend"] if sloped else []), *(["day of week"] if weekly else []), *map(str, covariates.columns)]
+    if not terms:
+        return "level"
+
+    return terms[0] if len(terms) == 1 else ", ".join(terms[:-1]) + " and " + terms[-1]
+
+
+def _interval(values) -> str:
+    return f"{values[0]:.3g} to {values[1]:.3g}"
+
+
+def _interpretation(effect, persistence, diagnostics, cross_check, dates, wording: _Wording) -> str:
+    unit = wording.unit
+    span = f"the {len(dates)} {unit if len(dates) == 1 else unit + 's'} from {date_label(dates[0])} to {date_label(dates[-1])}"
+    uncertainty = (
+        f"(95% HDI {_interval(effect['hdi95'])}; posterior probability of an increase "
+        f"{effect['probability_positive']:.2f})"
+    )
+    if wording.segmented:
+        opening = (
+            f"A segmented model of all the data ({wording.terms} plus a level change), combined with the stated "
+            f"prior, estimates a level change of {effect['mean']:+.3g} per {unit} over {span} {uncertainty}."
+        )
+    else:
+        opening = (
+            f"Over {span}, the outcome averaged {effect['mean']:+.3g} per {unit} relative to the counterfactual "
+            f"projected from a pre-intervention model of {wording.terms} {uncertainty}."
+        )
+    lower, upper = effect["hdi95"]
+    if lower > 0:
+        verdict = "The interval excludes zero: the data support an increase."
+    elif upper < 0:
+        verdict = "The interval excludes zero: the data support a decrease."
+    else:
+        verdict = (
+            "The interval includes zero, so the data are compatible with no effect as well as with effects of "
+            "either sign within it."
+        )
+    sentences = [
+        opening,
+        verdict,
+        f"Summed over the period that is {effect['cumulative']:.3g} (95% HDI {_interval(effect['cumulativeHdi95'])}).",
+        f"The frequentist cross-check (segmented OLS with Newey-West HAC errors) estimates a level change of "
+        f"{cross_check['levelChange']:.3g} (95% CI {_interval(cross_check['ci95'])}, p = {cross_check['pValue']:.2g}).",
+    ]
+    if persistence is not None:
+        sentences.append(
+            f"After the treatment ended, the difference was {persistence['mean']:.3g} per {unit} "
+            f"(95% HDI {_interval(persistence['hdi95'])}; probability it stayed positive "
+            f"{persistence['probability_positive']:.2f})."
+        )
+    if diagnostics["autocorrelationWarning"]:
+        sentences.append(
+            f"Pre-period residuals are positively autocorrelated (lag-1 r = "
+            f"{diagnostics['residualLag1Autocorrelation']:.2f}); the Bayesian model assumes independent residuals, "
+            "so its interval is probably too narrow: give the HAC interval more weight."
+        )
+    if diagnostics["rhat"] > _RHAT_LIMIT or diagnostics["ess_bulk"] < _ESS_LIMIT:
+        sentences.append(
+            f"Sampler diagnostics are poor (R-hat {diagnostics['rhat']:.3f}, bulk ESS {diagnostics['ess_bulk']:.0f}); "
+            "treat these numbers as unreliable."
+        )
+    sentences.append(
+        "This is a single-case before/after comparison: it is causal only if nothing else changed at the "
+        "intervention date and the baseline pattern would otherwise have continued."
+    )
+    return " ".join(sentences)

@@ -1,0 +1,28 @@
+"""Helpers the tests import (fixtures stay in the conftest files): a free local port, a seeded database."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from americano_pipeline.source.cluster import LocalCluster
+from americano_pipeline.source.connection import connect
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def seeded_database(cluster: LocalCluster, name: str, config, truth_path: Path):
+    """(Re)create database ``name`` on ``cluster``, seed it with ``config``; returns (URL, seed report)."""
+    from americano_pipeline.demo.seeding import seed
+
+    with connect(cluster.url("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = cluster.url(name)
+    with connect(url) as conn:
+        report = seed(conn, config, ground_truth_path=truth_path)
+    return url, report
