@@ -1,0 +1,70 @@
+"""The Bayesian interrupted time series of a protocol at its first baseline -> intervention change."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pandas as pd
+
+from americano_pipeline.analysis import figures
+from americano_pipeline.analysis.inputs import its_window, outcome_series
+from americano_pipeline.analysis.methods.base import Analysis, checked, numbers, title
+from americano_pipeline.analysis.protocol import ProtocolData
+
+ITS = "bayesian_its"
+
+
+def analyse_its(data: ProtocolData, metric: str, covariates: pd.DataFrame, *, seed: int, draws: int, tune: int,
+                chains: int) -> Analysis:
+    """Bayesian ITS at the first A -> B change (``inputs.its_window``), with sleep/HRV-type covariates if possible.
+
+    Covariates (columns of ``covariates``, indexed by date) are used only when every one is recorded on every day
+    of the window and the statistics core accepts the model with them (its pre period must hold enough days for
+    the extra coefficients, and each covariate must vary there); otherwise the model runs without covariates and
+    the result says why (``covariates.reason``). One rule, fixed before seeing the outcome, so the choice cannot
+    be tuned to the effect.
+    """
+    from americano_pipeline.stats.its import bayesian_its
+
+    window = its_window(data, ITS)
+    series = outcome_series(data, metric)[window.start:window.end]
+    considered = list(covariates.columns)
+    frame = covariates.reindex(series.index)
+    incomplete = {column: int(frame[column].isna().sum()) for column in considered if frame[column].isna().any()}
+    used, reason = ([], "; ".join(f"{c} is missing on {n} of the window's {len(series)} days"
+                                  for c, n in incomplete.items())) if incomplete else (considered, None)
+    run = partial(bayesian_its, series, window.intervention, treatment_end_date=window.treatment_end, seed=seed,
+                  draws=draws, tune=tune, chains=chains)
+    result = None
+    if used:
+        try:
+            result = run(covariates=frame[used])
+        except ValueError as exc:
+            used, reason = [], f"the model with covariates was not identifiable here: {exc}"
+    if result is None:
+        result = checked(data, ITS, run, covariates=None)
+    body = {**result.to_dict(), "analysisWindow": window.to_dict(),
+            "covariates": {"considered": considered, "used": used, "reason": reason}}
+    effect, cross = body["causalEffect"], body["crossCheck"]
+    persistence = body["persistence"] or {}
+    low, high = effect["hdi95"]
+    draw = partial(figures.its_figure, observed=series, counterfactual=body["counterfactual"],
+                   intervention=window.intervention, treatment_end=window.treatment_end, effect=effect,
+                   title=title(data, metric))
+    return Analysis(
+        method=ITS,
+        result=body,
+        params={"seed": seed, "draws": draws, "tune": tune, "chains": chains, "sampler": "nutpie",
+                "covariates_considered": ",".join(considered), "covariates_used": ",".join(used),
+                "intervention_date": window.to_dict()["intervention"],
+                "treatment_end_date": window.to_dict()["treatmentEnd"]},
+        metrics=numbers(effect_mean=effect["mean"], effect_sd=effect["sd"], effect_hdi95_low=low,
+                         effect_hdi95_high=high, probability_positive=effect["probability_positive"],
+                         cumulative_effect=effect["cumulative"], hac_level_change=cross["levelChange"],
+                         hac_p_value=cross["pValue"], rhat=body["diagnostics"]["rhat"],
+                         ess_bulk=body["diagnostics"]["ess_bulk"], persistence_mean=persistence.get("mean")),
+        summary=(f"effect **{effect['mean']:+.3g}** per day (95% HDI {low:.3g} to {high:.3g}), "
+                 f"P(effect > 0) = {effect['probability_positive']:.2f}; HAC cross-check "
+                 f"{cross['levelChange']:+.3g} (p = {cross['pValue']:.2g}); covariates: {', '.join(used) or 'none'}"),
+        figures=(("its.png", draw),),
+    )

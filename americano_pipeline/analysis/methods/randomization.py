@@ -1,0 +1,59 @@
+"""The single-case randomization test of a phase design, its effect sizes and the WWC design standard."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from americano_pipeline.analysis import figures
+from americano_pipeline.analysis.inputs import hypothesis_alternative, phase_observations
+from americano_pipeline.analysis.methods.base import Analysis, checked, excluded, numbers, title
+from americano_pipeline.analysis.protocol import ProtocolData
+
+RANDOMIZATION = "phase_randomization_test"
+FROM_HYPOTHESIS = "hypothesis"
+
+
+def analyse_randomization(data: ProtocolData, metric: str, *, statistic: str, alternative: str,
+                          n_permutations: int, seed: int) -> Analysis:
+    """Randomization test over the admissible phase-change placements with the protocol's registered minimum
+    phase length, plus single-case effect sizes and the WWC design verdict, on the A/B days.
+
+    ``alternative="hypothesis"`` takes the direction the registered hypothesis states
+    (``inputs.hypothesis_alternative``); the effect sizes read "larger is better" in the tested direction
+    (``improvement="decrease"`` for "less").
+    """
+    from americano_pipeline.stats.effect_sizes import single_case_effect_sizes
+    from americano_pipeline.stats.randomization import phase_randomization_test
+    from americano_pipeline.stats.standards import wwc_design_standard
+
+    protocol = data.protocol
+    observations = phase_observations(data, metric)
+    values, labels = observations.values.to_numpy(), list(observations.labels)
+    from_hypothesis = alternative == FROM_HYPOTHESIS
+    chosen = hypothesis_alternative(protocol.hypothesis, metric) if from_hypothesis else alternative
+    test = checked(data, RANDOMIZATION, phase_randomization_test, values, labels,
+                    min_phase_length=protocol.min_phase_length, statistic=statistic, alternative=chosen,
+                    n_permutations=n_permutations, seed=seed)
+    sizes = checked(data, RANDOMIZATION, single_case_effect_sizes, values, labels,
+                     improvement="decrease" if chosen == "less" else "increase")
+    verdict, reason = checked(data, RANDOMIZATION, wwc_design_standard, labels)
+    body = {**test.to_dict(), "alternative": chosen, "alternativeSource": FROM_HYPOTHESIS if from_hypothesis else "config",
+            "statistic": statistic, "minPhaseLength": protocol.min_phase_length, "effectSizes": sizes,
+            "wwcDesignStandard": {"verdict": verdict, "reason": reason}, "excluded": excluded(observations)}
+    draw = partial(figures.randomization_figure, values=observations.values.rename(metric), labels=labels,
+                   distribution=test.permutation_distribution, observed=test.observed_effect,
+                   p_value=test.p_value, alternative=chosen, title=title(data, metric))
+    return Analysis(
+        method=RANDOMIZATION,
+        result=body,
+        params={"statistic": statistic, "alternative": chosen, "alternative_source": body["alternativeSource"],
+                "n_permutations": n_permutations, "seed": seed, "min_phase_length": protocol.min_phase_length,
+                "wwc_verdict": verdict},
+        metrics=numbers(p_value=test.p_value, observed_effect=test.observed_effect, cohens_d=test.effect_size,
+                         nap=sizes["NAP"], tau_u=sizes["TauU"], smd_pooled=sizes["SMD_pooled"],
+                         n_assignments=test.n_assignments, n_observations=len(values)),
+        summary=(f"B - A = **{test.observed_effect:+.3g}**, randomization p = **{test.p_value:.3g}** ({chosen}, "
+                 f"{'exact' if test.exact else 'Monte Carlo'} over {test.n_assignments:,} placements); "
+                 f"NAP {sizes['NAP']:.2f}; WWC: {verdict}"),
+        figures=(("randomization.png", draw),),
+    )
