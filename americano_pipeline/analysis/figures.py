@@ -116,28 +116,35 @@ def change_points_figure(path: Path, series: pd.Series, detected: list[dict], pl
     return _save(figure, path)
 
 
-def sequential_figure(path: Path, boundaries: list[dict], position: dict, sides: int, title: str) -> Path:
-    """Stopping boundaries by sample size, z at each reached look, and the current z."""
+def sequential_figure(path: Path, boundaries: list[dict], position: dict, sides: int, mode: str, title: str) -> Path:
+    """Stopping boundaries at each look's sample size (the planned final one dashed), the z of the randomization
+    test at each evaluated look, and where the data stand now."""
     figure, (ax,) = _axes(width=8.0)
-    n = [b["n"] for b in boundaries]
-    critical = np.array([b["criticalValue"] for b in boundaries])
-    ax.plot(n, critical, color="#C44E52", marker="s", label="upper boundary")
-    if sides == 2:
-        ax.plot(n, -critical, color="#C44E52", marker="s", label="lower boundary")
-        ax.fill_between(n, -critical, critical, color="#55A868", alpha=0.1, label="continue")
+    evaluated = [b for b in boundaries if not b.get("projected")]
+    segments = [(evaluated, "-", "boundary at each look")]
+    if boundaries[-1].get("projected"):  # drawn from the last evaluated look to the planned final one
+        segments.append((boundaries[-2:], "--", "planned final look"))
+    for bounds, style, label in segments:
+        if not bounds:
+            continue
+        n = [b["n"] for b in bounds]
+        critical = np.array([b["criticalValue"] for b in bounds])
+        ax.plot(n, critical, color="#C44E52", marker="s", linestyle=style, label=label)
+        if sides == 2:
+            ax.plot(n, -critical, color="#C44E52", marker="s", linestyle=style)
     reached = [look for look in position["looks"] if look["z"] is not None]
     if reached:
         ax.plot([look["n"] for look in reached], [look["z"] for look in reached], color="#4C72B0", marker="o",
-                linestyle="none", label="z at reached looks")
+                linestyle="none", label="z at evaluated looks")
     if position["z"] is not None:
-        ax.plot([position["nObserved"]], [position["z"]], color="black", marker="*", markersize=14, linestyle="none",
-                label=f"now: n = {position['nObserved']}, z = {position['z']:+.2f}")
+        ax.plot([position["nAtCurrentLook"]], [position["z"]], color="black", marker="*", markersize=14,
+                linestyle="none", label=f"current look: n = {position['nAtCurrentLook']}, z = {position['z']:+.2f}")
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xlabel("observations (A + B days)")
-    ax.set_ylabel("z (B - A, Welch)")
+    ax.set_ylabel("z of the randomization p (registered direction)" if sides == 1 else "z of the randomization p")
     crossed = position["firstCrossingLook"]
-    verdict = f"crossed at look {crossed}" if crossed else "no boundary crossed"
-    ax.set_title(f"{title}\n{verdict}")
+    verdict = f"crossed at look {crossed} ({position['firstCrossingLabel']})" if crossed else "no boundary crossed"
+    ax.set_title(f"{title}\n{mode}: {verdict}")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     return _save(figure, path)

@@ -10,17 +10,21 @@ Rules (each a decision a reviewer should be able to find in one place):
   a washout then form one block.
 - Time series (ITS, change points): the calendar series is used as it is; a missing day is an error naming the
   date (``stats.validation.regular_series``), never silently skipped, because these models count days.
+- ITS covariates: opt-in (none by default), and never one the intervention moved (``moved_covariates``).
 - ITS window: the first baseline (A) phase followed by an intervention (B) phase is the pre period, that B phase
   the treatment period; the phases after it up to the next B phase (a withdrawal A, or a washout) are the
   withdrawal period, so an ABA(B) design is analysed as ABA with ``treatment_end_date`` at the withdrawal start
   and the persistence of the effect reported.
 - Planned changes: the first day of every phase after the first (washouts included).
-- Direction of the hypothesis: read from the verb that governs the outcome in the registered hypothesis text.
+- Direction: the protocol's registered alternative (``analysisPlan.alternative``), for every analysis. Testing
+  another direction is possible only in an explicitly labelled exploratory run, as for another metric.
+- Role: the analysis the plan registers as confirmatory (``analysisPlan.confirmatory``) is the protocol's one
+  confirmatory analysis; the others are supportive, and a run on another metric or direction is exploratory.
+  Every result says which it is, with a multiplicity statement (``analysis_role``).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -28,11 +32,8 @@ import pandas as pd
 from americano_pipeline.analysis.errors import AnalysisError
 from americano_pipeline.analysis.protocol import Protocol, ProtocolData, checked_metric
 
-_UP = r"rais(?:e|es|ed|ing)|increas(?:e|es|ed|ing)|improv(?:e|es|ed|ing)|boost(?:s|ed|ing)?|enhanc(?:e|es|ed|ing)" \
-      r"|higher|more|greater|longer"
-_DOWN = r"lower(?:s|ed|ing)?|reduc(?:e|es|ed|ing)|decreas(?:e|es|ed|ing)|cut(?:s|ting)?|fewer|less|shorter"
-_NEUTRAL = r"chang(?:e|es|ed|ing)|affect(?:s|ed|ing)?|alter(?:s|ed|ing)?|differ(?:s|ed|ing|ent)?|influenc(?:e|es|ed)"
-_DIRECTION = re.compile(rf"\b(?:(?P<up>{_UP})|(?P<down>{_DOWN})|(?P<neutral>{_NEUTRAL}))\b", re.IGNORECASE)
+REGISTERED = "registered"  # config value: the direction the protocol's analysis plan registered
+MOVED_COVARIATE_SMD = 0.5  # pre-period sds a covariate's mean may shift before it counts as moved by the intervention
 
 
 def chosen_metric(protocol: Protocol, method: str, metric: str | None, exploratory: bool) -> str:
@@ -48,6 +49,19 @@ def chosen_metric(protocol: Protocol, method: str, metric: str | None, explorato
             "explicitly labelled exploratory run (config exploratory=True)",
         )
     return checked_metric(protocol, method, metric or primary)
+
+
+def chosen_alternative(protocol: Protocol, method: str, alternative: str, exploratory: bool) -> str:
+    """The direction to test: the registered one (``REGISTERED``), or another in an exploratory run only."""
+    if alternative in (REGISTERED, protocol.alternative):
+        return protocol.alternative
+    if not exploratory:
+        raise AnalysisError(
+            protocol.protocol_id, method,
+            f"the registered alternative is {protocol.alternative!r}; testing {alternative!r} instead is only "
+            "possible as an explicitly labelled exploratory run (config exploratory=True)",
+        )
+    return alternative
 
 
 def outcome_series(data: ProtocolData, metric: str) -> pd.Series:
@@ -132,24 +146,51 @@ def its_window(data: ProtocolData, method: str) -> ITSWindow:
     )
 
 
+def moved_covariates(covariates: pd.DataFrame, window: ITSWindow) -> dict[str, float]:
+    """Covariates whose treatment-period mean differs from their pre-period mean by at least
+    ``MOVED_COVARIATE_SMD`` pre-period sds: column -> that standardized difference.
+
+    Why: a covariate the intervention moves (sleep after an evening reminder) is a mediator; adjusting for it
+    would take part of the effect away. A covariate that does not vary in the pre period counts as moved when its
+    mean changes at all.
+    """
+    pre = covariates[covariates.index < window.intervention]
+    end = window.treatment_end if window.treatment_end is not None else window.end + pd.Timedelta(days=1)
+    treated = covariates[(covariates.index >= window.intervention) & (covariates.index < end)]
+    moved = {}
+    for column in covariates.columns:
+        shift, sd = treated[column].mean() - pre[column].mean(), pre[column].std(ddof=1)
+        smd = shift / sd if sd > 0 else (0.0 if shift == 0 else float("inf") * shift)
+        if abs(smd) >= MOVED_COVARIATE_SMD:
+            moved[column] = float(smd)
+    return moved
+
+
 def planned_changes(data: ProtocolData) -> list[pd.Timestamp]:
     """First day of every phase after the first: where the design changed condition."""
     return [phase.start for phase in data.phases[1:]]
 
 
-def hypothesis_alternative(hypothesis: str, metric: str) -> str:
-    """"greater", "less" or "two-sided" from the registered hypothesis text.
+@dataclass(frozen=True)
+class Role:
+    """What one analysis of a protocol counts as, and the statement a reader needs to weigh it."""
 
-    The verb that governs the outcome is the last direction word before the metric's first mention ("Raising the
-    reward probability raises daily engagement_score" -> "raises" -> "greater"; "Reducing screen time raises
-    sleep" -> "raises"); without a mention, the last direction word of the text. Non-directional verbs
-    ("changes", "affects", "differs") and a text without any direction word give "two-sided": when the direction
-    cannot be told, the test must not assume one.
-    """
-    mention = hypothesis.lower().find(metric.lower())
-    text = hypothesis if mention < 0 else hypothesis[:mention]
-    words = list(_DIRECTION.finditer(text))
-    if not words:
-        return "two-sided"
-    last = words[-1]
-    return "greater" if last.group("up") else "less" if last.group("down") else "two-sided"
+    name: str  # "confirmatory", "supportive" or "exploratory"
+    multiplicity: str
+
+    def to_dict(self) -> dict:
+        return {"role": self.name, "multiplicity": self.multiplicity}
+
+
+def analysis_role(protocol: Protocol, method: str, exploratory: bool) -> Role:
+    """The role of ``method`` for ``protocol`` under its registered plan (module doc)."""
+    plan = (f"the analysis plan registers one confirmatory analysis, {protocol.confirmatory} "
+            f"({protocol.alternative}, alpha {protocol.alpha:g})")
+    if exploratory:
+        return Role("exploratory", f"Exploratory: {plan}; this run departs from the registered metric or "
+                                   "direction, so it generates hypotheses and confirms nothing.")
+    if method == protocol.confirmatory:
+        return Role("confirmatory", f"Confirmatory: {plan}, and this is it; its verdict alone answers the "
+                                    "registered hypothesis at the registered alpha, without adjustment.")
+    return Role("supportive", f"Supportive: {plan}; this result is not a separate test of the hypothesis, is "
+                              "not adjusted for multiplicity, and cannot confirm it on its own.")

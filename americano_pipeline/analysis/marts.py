@@ -82,6 +82,9 @@ class MartsReader:
             start_date=pd.Timestamp(row["start_date"]).date(),
             end_date=None if pd.isna(row["end_date"]) else pd.Timestamp(row["end_date"]).date(),
             phase_sequence=str(row["phase_sequence"] or ""),
+            confirmatory=str(row["confirmatory_analysis"]),
+            alternative=str(row["registered_alternative"]),
+            alpha=float(row["plan_alpha"]),
         )
         days = self._frame(
             "select * from fct_protocol_daily_outcomes where protocol_id = ? order by date", [protocol_id]

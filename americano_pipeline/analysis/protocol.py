@@ -44,6 +44,9 @@ class Protocol:
     start_date: date
     end_date: date | None
     phase_sequence: str
+    confirmatory: str  # the registered confirmatory analysis (a method name); every other one is supportive
+    alternative: str  # the registered direction: "greater" (B > A), "less" or "two-sided"
+    alpha: float  # the confirmatory analysis' registered type I error
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from americano_pipeline.analysis.inputs import analysis_role
 from americano_pipeline.analysis.methods import Analysis
 from americano_pipeline.analysis.publish import (
     RESULT_FILE,
@@ -58,6 +59,8 @@ class Published:
     protocol_id: str
     metric: str
     exploratory: bool
+    role: str  # confirmatory, supportive or exploratory (``inputs.analysis_role``)
+    summary: str  # the analysis' summary, led by its role
     analysis: Analysis
     result_path: Path
     figure_paths: tuple[Path, ...]
@@ -76,10 +79,15 @@ def publish_analysis(execution: Execution, data: ProtocolData, metric: str, expl
     protocol = data.protocol
     completed_at = _now()
     label = "EXPLORATORY " if exploratory else ""
+    role = analysis_role(protocol, analysis.method, exploratory)
+    summary = f"**{role.name}**: {analysis.summary}"
     params = {"protocol_id": protocol.protocol_id, "metric": metric, "primary_outcome": protocol.primary_outcome,
-              "exploratory": exploratory, "method": analysis.method, **analysis.params}
+              "exploratory": exploratory, "method": analysis.method, "role": role.name,
+              "registered_alternative": protocol.alternative, "confirmatory_analysis": protocol.confirmatory,
+              **analysis.params}
     tags = {**execution.tags(protocol.protocol_id), "analysis.metric": metric,
-            "analysis.exploratory": str(exploratory).lower(), "protocol.design_type": protocol.design_type}
+            "analysis.exploratory": str(exploratory).lower(), "analysis.role": role.name,
+            "protocol.design_type": protocol.design_type}
     run_name = f"{label}{execution.asset} {protocol.protocol_id} {metric}"
     mlflow_run_id = tracker.start_run(execution.asset_key, run_name, params, tags)
     analysis_run_id = new_cuid()
@@ -99,7 +107,7 @@ def publish_analysis(execution: Execution, data: ProtocolData, metric: str, expl
                 "startedAt": started_at.isoformat(), "completedAt": completed_at.isoformat(),
                 "figures": [name for name, _ in analysis.figures],
             }
-            write_json(staging / RESULT_FILE, {**analysis.result, "provenance": header})
+            write_json(staging / RESULT_FILE, {**role.to_dict(), **analysis.result, "provenance": header})
             staged = sorted(staging.iterdir())
             tracker.finish_run(mlflow_run_id, analysis.metrics, staged)
             final = [target / path.name for path in staged]
@@ -108,7 +116,7 @@ def publish_analysis(execution: Execution, data: ProtocolData, metric: str, expl
                 analysis_type=execution.asset, code_commit=execution.git.commit,
                 data_version=execution.data_version, input_params={**params, "codeDirty": execution.git.dirty},
                 mlflow_run_id=mlflow_run_id, artifact_paths=[str(path) for path in final],
-                results_summary={"summary": analysis.summary, "metrics": analysis.metrics},
+                results_summary={"summary": summary, "role": role.name, "metrics": analysis.metrics},
                 started_at=started_at, completed_at=completed_at,
             )
             with writer() as conn:
@@ -118,7 +126,8 @@ def publish_analysis(execution: Execution, data: ProtocolData, metric: str, expl
         tracker.fail_run(mlflow_run_id)
         raise
     return Published(
-        protocol_id=protocol.protocol_id, metric=metric, exploratory=exploratory, analysis=analysis,
+        protocol_id=protocol.protocol_id, metric=metric, exploratory=exploratory, role=role.name, summary=summary,
+        analysis=analysis,
         result_path=target / RESULT_FILE,
         figure_paths=tuple(target / name for name, _ in analysis.figures),
         mlflow_run_id=mlflow_run_id, analysis_run_id=analysis_run_id,

@@ -43,17 +43,17 @@ class ITSConfig(AnalysisConfig):
     draws: int = Field(default=2000, ge=1, description="Posterior draws per chain (nutpie).")
     tune: int = Field(default=1000, ge=1, description="Tuning steps per chain.")
     chains: int = Field(default=2, ge=1, description="Chains.")
-    covariates: list[str] = Field(default=["sleep_hours", "hrv_score"], description=(
-        "fct_daily_context columns used as covariates when recorded on every day of the window and the baseline "
-        "is long enough for them; [] for none."))
+    covariates: list[str] = Field(default=[], description=(
+        "fct_daily_context columns to use as covariates (opt-in, e.g. [sleep_hours, hrv_score]): used when "
+        "recorded on every day of the window, not moved by the intervention, and the baseline is long enough."))
 
 
 class RandomizationConfig(AnalysisConfig):
     statistic: Literal["mean_difference", "phase_mean_difference"] = Field(
         default="mean_difference", description="Pooled B - A mean, or mean of B phase means - mean of A phase means.")
-    alternative: Literal["hypothesis", "greater", "less", "two-sided"] = Field(
-        default="hypothesis", description="'hypothesis': the direction the registered hypothesis states "
-                                          "(two-sided when it states none).")
+    alternative: Literal["registered", "greater", "less", "two-sided"] = Field(
+        default="registered", description="'registered': the direction the protocol's analysis plan registered; "
+                                          "another one only with exploratory: true.")
     n_permutations: int = Field(default=10_000, ge=1, description="Exact test up to this many placements, else "
                                                                   "this many Monte Carlo draws.")
     seed: int = Field(default=0, ge=0, description="Seed of the Monte Carlo draws.")
@@ -70,11 +70,10 @@ class ChangePointsConfig(AnalysisConfig):
 
 
 class SequentialConfig(AnalysisConfig):
-    n_looks: int = Field(default=4, ge=1, description="Planned analyses, the final one included (equally spaced).")
     spending_function: Literal["obrien_fleming", "pocock"] = Field(default="obrien_fleming",
                                                                    description="Lan-DeMets spending function.")
-    alpha: float = Field(default=0.05, gt=0, lt=1, description="Total type I error.")
-    sides: int = Field(default=2, ge=1, le=2, description="2: symmetric bounds on |z|; 1: upper bound (B > A) only.")
+    alpha: float | None = Field(default=None, gt=0, lt=1, description="Total type I error; default the protocol's "
+                                                                       "registered alpha (analysisPlan.alpha).")
 
 
 def _embedded(path) -> dg.MetadataValue:
@@ -90,7 +89,8 @@ def _metadata(published) -> dict:
         figures[f"plot_{path.stem}"] = _embedded(path)
     return {
         **published.analysis.metrics,
-        "summary": dg.MetadataValue.md(published.analysis.summary),
+        "summary": dg.MetadataValue.md(published.summary),
+        "role": published.role,
         "metric": published.metric,
         "exploratory": published.exploratory,
         "result": dg.MetadataValue.path(str(published.result_path)),
@@ -176,7 +176,8 @@ def randomization_result(context: dg.AssetExecutionContext, config: Randomizatio
 
     def analyse(reader, data, metric):
         return analyse_randomization(data, metric, statistic=config.statistic, alternative=config.alternative,
-                                     n_permutations=config.n_permutations, seed=config.seed)
+                                     exploratory=config.exploratory, n_permutations=config.n_permutations,
+                                     seed=config.seed)
 
     yield from _materialize(context, config, postgres, mlflow_tracking, RANDOMIZATION, analyse)
 
@@ -196,15 +197,14 @@ def change_points_result(context: dg.AssetExecutionContext, config: ChangePoints
     yield from _materialize(context, config, postgres, mlflow_tracking, CHANGE_POINTS, analyse)
 
 
-@dg.asset(**_spec("Lan-DeMets stopping boundaries for the registered sampleSizeTarget and where the accrued data "
-                  "stand today (n, z of B - A, current boundary, crossed or not)."))
+@dg.asset(**_spec("Group-sequential monitoring at the design's phase ends: the randomization test at each look against "
+                  "Lan-DeMets boundaries at the information accrued, labelled retrospective on a complete series."))
 def sequential_boundaries(context: dg.AssetExecutionContext, config: SequentialConfig, postgres: PostgresResource,
                           mlflow_tracking: MlflowTrackingResource) -> Iterator:
     from americano_pipeline.analysis.methods import SEQUENTIAL, analyse_sequential
 
     def analyse(reader, data, metric):
-        return analyse_sequential(data, metric, n_looks=config.n_looks, spending_function=config.spending_function,
-                                  alpha=config.alpha, sides=config.sides)
+        return analyse_sequential(data, metric, spending_function=config.spending_function, alpha=config.alpha)
 
     yield from _materialize(context, config, postgres, mlflow_tracking, SEQUENTIAL, analyse)
 

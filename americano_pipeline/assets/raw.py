@@ -75,7 +75,7 @@ def raw_snapshot(context: dg.AssetExecutionContext, config: SnapshotConfig, post
         "events_from": str(events.min()) if len(events) else "none",
         "events_to": str(events.max()) if len(events) else "none",
         "file_md5": file_md5(files[table].path), "promoted_to_current": gate.promoted,
-        "data_version_hash": version.md5 if version else "not promoted",
+        "data_version_hash": version or "not promoted",
     } for table in TABLES}
     run_id = tracker.log_run(
         context.op_def.name, run_name(context),

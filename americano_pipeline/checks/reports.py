@@ -15,7 +15,7 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.parquet as pq
 
-from americano_pipeline.checks.schemas import ROW_RULE_COLUMNS, overlapping_phase, schema_for
+from americano_pipeline.checks.schemas import ROW_RULE_COLUMNS, overlapping_phase, plan_problem, schema_for
 from americano_pipeline.source.schema import TABLES
 
 SAMPLE_ROWS = 20
@@ -82,6 +82,8 @@ def _violations(table: str, frame: pd.DataFrame, errors: pa.errors.SchemaErrors 
         values = [f"{frame.at[row, 'phaseLabel']} overlaps {others.at[row]}"
                   if rule == "phases_do_not_overlap" else value
                   for row, rule, value in zip(rows, cases["check"], values)]
+    values = [plan_problem(value) if rule == "registered_analysis_plan" else value
+              for rule, value in zip(cases["check"], values)]
     return pd.DataFrame({
         "row": rows.to_numpy(),
         "id": frame.loc[rows, "id"].to_numpy(),

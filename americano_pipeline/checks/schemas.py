@@ -2,9 +2,10 @@
 
 Why derived: enum values, nullability and ranges must be the database's own, so a rule can never drift from
 the DDL. On top of them come the rules a Prisma-managed app database does not enforce: CUID ids, unique ids,
-valid JSON, timestamps not in the future, and the cross-column and cross-table rules the analyses rely on
-(an interval's end after its start; a protocol's phases do not overlap; an event's experimentPhase is a phase
-of its user's protocols that contains the event's day; references point at rows in the same cut).
+valid JSON, a registered analysis plan (``source.analysis_plan``), timestamps not in the future, and the
+cross-column and cross-table rules the analyses rely on (an interval's end after its start; a protocol's phases
+do not overlap; an event's experimentPhase is a phase of its user's protocols that contains the event's day;
+references point at rows in the same cut).
 Each schema is built for one consistent cut (``cut`` maps table -> DataFrame) so cross-table rules see exactly
 the rows being validated.
 """
@@ -16,6 +17,7 @@ import json
 import pandas as pd
 import pandera.pandas as pa
 
+from americano_pipeline.source.analysis_plan import parse_analysis_plan
 from americano_pipeline.source.schema import CUID_PATTERN, enums, tables
 
 CLOCK_SKEW = pd.Timedelta(minutes=5)
@@ -41,6 +43,15 @@ def _valid_json(series: pd.Series) -> pd.Series:
         return True
 
     return series.map(parses).astype(bool)
+
+
+def plan_problem(text) -> str | None:
+    """Why ``text`` is not a registered analysis plan (``source.analysis_plan``), or None when it is one."""
+    try:
+        parse_analysis_plan(text)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _interval_rule(start: str, end: str) -> pa.Check:
@@ -93,6 +104,8 @@ def _column(table: str, name: str, cut: dict[str, pd.DataFrame], now: pd.Timesta
         checks.append(pa.Check.str_matches(CUID_PATTERN))
     if column.sql_type in ("JSONB", "JSONB[]"):
         checks.append(pa.Check(_valid_json, name="valid_json"))
+    if (table, name) == ("experiment_protocols", "analysisPlan"):
+        checks.append(pa.Check(lambda s: s.map(plan_problem).isna(), name="registered_analysis_plan"))
     if name in NOT_IN_FUTURE.get(table, ()):
         checks.append(pa.Check(lambda s: s <= now + CLOCK_SKEW, name="not_in_future"))
     target = REFERENCES.get((table, name))

@@ -19,12 +19,18 @@ def print_counts(counts: dict[str, int]) -> None:
         print(f"  {table:<{width}}  {count:>12,}")
 
 
+def _ground_truth(truth_path: Path) -> list[dict]:
+    """The synthetic study's protocols with their planted truth; none when the study was not seeded here."""
+    return json.loads(truth_path.read_text())["protocols"] if truth_path.exists() else []
+
+
 def print_ground_truth(truth_path: Path) -> None:
     """The planted effect and phase changes of every synthetic protocol, when the study was seeded here."""
-    if not truth_path.exists():
+    protocols = _ground_truth(truth_path)
+    if not protocols:
         return
     print(f"planted ground truth ({truth_path}):")
-    for protocol in json.loads(truth_path.read_text())["protocols"]:
+    for protocol in protocols:
         print(f"  {protocol['protocolId']}  {protocol['designType']:<17} {protocol['primaryOutcome']:<17} "
               f"true effect {protocol['trueEffect']:+5.1f}  {protocol['startDate']} .. {protocol['endDate']}  "
               f"changes {', '.join(protocol['phaseChangeDates'])}")
@@ -65,5 +71,6 @@ def print_analysis_run(result, protocol_ids: list[str]) -> None:
     print(f"analysis run {result.run_id} ({'succeeded' if result.success else 'FAILED'}):")
     for event in result.get_step_failure_events():
         print(f"  FAILED {event.step_key}: {event.step_failure_data.error.message.strip().splitlines()[0]}")
-    print(summary_table(settings.analysis_dir(), protocol_ids))
+    planted = {p["protocolId"]: p["trueEffect"] for p in _ground_truth(settings.ground_truth_path())}
+    print(summary_table(settings.analysis_dir(), protocol_ids, planted))
     print(f"MLflow: {settings.mlflow_tracking_uri()} (make mlflow-ui); Dagster UI: make ui")

@@ -25,6 +25,7 @@ class ProtocolDesign:
     total_days: int
     min_phase_length: int
     true_effect: float  # added to the primary outcome's daily mean in treatment (B) phases
+    alternative: str  # the registered direction of the hypothesis (source.analysis_plan.ALTERNATIVES)
     params_a: dict
     params_b: dict
 
@@ -40,6 +41,7 @@ DESIGNS = (
         total_days=40,
         min_phase_length=5,
         true_effect=10.0,
+        alternative="greater",
         params_a={"reward_probability": 0.15},
         params_b={"reward_probability": 0.20},
     ),
@@ -54,6 +56,7 @@ DESIGNS = (
         total_days=44,
         min_phase_length=14,
         true_effect=15.0,
+        alternative="greater",
         params_a={"reminder": None},
         params_b={"reminder": "19:00"},
     ),
@@ -67,6 +70,7 @@ DESIGNS = (
         total_days=32,
         min_phase_length=5,
         true_effect=0.0,
+        alternative="two-sided",
         params_a={"background_music": False},
         params_b={"background_music": True},
     ),

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from americano_pipeline.demo.protocols import REQUIRED_DAYS, Schedule, study_schedules
+from americano_pipeline.source.analysis_plan import AnalysisPlan
 
 _ALPHABET = np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
 _MIDDLE_EVENTS = np.array(["CARD_REVIEWED", "VALIDATION_COMPLETED", "SEARCH_PERFORMED", "GRAPH_VIEWED",
@@ -252,9 +253,13 @@ def _design_rows(rng, user_id: str, schedules: list[Schedule]) -> tuple[list[dic
             "startDate": _midnight(planned.start), "endDate": _midnight(planned.end),
             "designType": design.design_type, "primaryOutcome": design.primary_outcome,
             "sampleSizeTarget": design.total_days,
-            "analysisPlan": (f"Randomization test over all admissible phase schedules (minimum phase length "
-                             f"{design.min_phase_length} days), single-case effect sizes, Bayesian ITS at the first "
-                             f"baseline-to-intervention change; alpha 0.05, primary outcome {design.primary_outcome}."),
+            "analysisPlan": AnalysisPlan(
+                confirmatory="phase_randomization_test", alternative=design.alternative, alpha=0.05,
+                description=(f"Confirmatory: randomization test over all admissible phase schedules (minimum phase "
+                             f"length {design.min_phase_length} days) of {design.primary_outcome}, {design.alternative}"
+                             "; supportive: single-case effect sizes, Bayesian ITS, change points, sequential "
+                             "monitoring."),
+            ).to_json(),
             "minPhaseLength": design.min_phase_length, "deviations": [],
             "screened": 1, "eligible": 1, "enrolled": 1, "completed": 1,
         })
@@ -280,7 +285,8 @@ def ground_truth(config: SeedConfig, designs: list[tuple[str, list[Schedule], li
             protocols.append({
                 "protocolId": row["id"], "userId": user_id, "key": design.key, "name": design.name,
                 "designType": design.design_type, "primaryOutcome": design.primary_outcome,
-                "trueEffect": design.true_effect, "minPhaseLength": design.min_phase_length,
+                "trueEffect": design.true_effect, "registeredAlternative": design.alternative,
+                "minPhaseLength": design.min_phase_length,
                 "randomizationSeed": planned.randomization_seed,
                 "startDate": planned.start.isoformat(), "endDate": planned.end.isoformat(),
                 "interventionDate": planned.intervention_date.isoformat(),

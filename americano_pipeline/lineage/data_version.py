@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from americano_pipeline import settings
@@ -66,24 +65,15 @@ def file_md5(path: Path) -> str:
     return digest.hexdigest()
 
 
-@dataclass(frozen=True)
-class TrackedVersion:
-    md5: str  # DVC's hash of the directory: "<md5>.dir"
-    files: dict[str, str]  # file name -> md5
-    dvc_file: Path
-    pushed: bool
-
-
-def track(directory: Path, remote: str | None = None) -> TrackedVersion:
-    """``dvc add`` the directory (and ``dvc push`` it when a remote is configured); returns its version."""
+def track(directory: Path, remote: str | None = None) -> str:
+    """``dvc add`` the directory (and ``dvc push`` it when a remote is configured); returns its data version,
+    DVC's hash of the directory (``<md5>.dir``)."""
     directory = directory.resolve()
     repo = _repo(directory, remote)
     stage = repo.add(str(directory))[0]
-    md5 = stage.outs[0].hash_info.value
     if remote:
         repo.push(targets=[stage.path])
-    entries = json.loads(Path(repo.cache.local.oid_to_path(md5)).read_text())
-    return TrackedVersion(md5, {e["relpath"]: e["md5"] for e in entries}, Path(stage.path), bool(remote))
+    return stage.outs[0].hash_info.value
 
 
 class VersionNotFound(LookupError):

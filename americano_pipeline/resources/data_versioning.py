@@ -19,8 +19,8 @@ class DataVersioningResource(dg.ConfigurableResource):
     def resolved_remote(self) -> str | None:
         return self.remote or settings.dvc_remote()
 
-    def track(self, directory: Path):
-        """``dvc add`` (and push) ``directory``; returns its ``lineage.data_version.TrackedVersion``."""
+    def track(self, directory: Path) -> str:
+        """``dvc add`` (and push) ``directory``; returns its data version (``lineage.data_version.track``)."""
         from americano_pipeline.lineage.data_version import track
 
         return track(directory, self.resolved_remote())

@@ -18,9 +18,14 @@ Conventions:
   observed statistic followed by the draws (Monte Carlo); nAssignments is always the full count N.
 - Every assignment's statistic comes from cumulative sums of the series (one vectorised pass; no Python loop
   over assignments).
-- effectSize is Cohen's d of all B observations vs all A observations with the pooled SD:
-  d = (mean_B − mean_A) / sqrt(((n_A − 1)·s_A² + (n_B − 1)·s_B²) / (n_A + n_B − 2)), no small-sample
-  correction; ``None`` (JSON null) when that SD is zero. It ignores serial dependence, so read it as descriptive.
+- effectSize is the pipeline's one Cohen's d (``effect_sizes.cohens_d``), reported by
+  ``single_case_effect_sizes`` under the name ``cohens_d``: all B observations vs all A observations with the
+  pooled SD, d = (mean_B − mean_A) / sqrt(((n_A − 1)·s_A² + (n_B − 1)·s_B²) / (n_A + n_B − 2)), no small-sample
+  correction; ``None`` (JSON null) when that SD is zero. One definition in both places, so the two reports never
+  show two different "d" for the same data; the effect sizes' SMD_pooled (Hedges-corrected, within each AB pair,
+  averaged over pairs) is a different index under its own name. Why this d rather than SMD_pooled: effectSize is
+  public API specified as Cohen's d, and keeping its definition keeps every reported value; it ignores serial
+  dependence, so read it as descriptive.
 - passesSCEDStandards is True when the WWC verdict (``standards.wwc_verdict``) is "meets" or "meets with
   reservations": reservations still satisfy the standard, they only cap the evidence rating.
 """
@@ -32,6 +37,7 @@ from math import comb
 
 import numpy as np
 
+from americano_pipeline.stats.effect_sizes import cohens_d
 from americano_pipeline.stats.phases import PhaseBlock, parse_series
 from americano_pipeline.stats.validation import check_choice, check_positive_int
 from americano_pipeline.stats.standards import wwc_verdict
@@ -137,12 +143,6 @@ def _extreme(distribution: np.ndarray, observed: float, alternative: str, tolera
     return np.abs(distribution) >= abs(observed) - tolerance
 
 
-def _cohens_d(a: np.ndarray, b: np.ndarray) -> float | None:
-    df = a.size + b.size - 2
-    pooled_sq = (np.sum((a - a.mean()) ** 2) + np.sum((b - b.mean()) ** 2)) / df if df > 0 else 0.0
-    return float((b.mean() - a.mean()) / np.sqrt(pooled_sq)) if pooled_sq > 0 else None
-
-
 def _interpretation(
     *, observed: float, d: float | None, p: float, statistic: str, alternative: str, n_assignments: int,
     n_draws: int | None, blocks: tuple[PhaseBlock, ...], verdict: str,
@@ -209,7 +209,7 @@ def phase_randomization_test(
     p_value = int(_extreme(distribution, observed, alternative, tolerance).sum()) / distribution.size
 
     labels = np.repeat([block.label for block in blocks], observed_lengths[0])
-    d = _cohens_d(numbers[labels == "A"], numbers[labels == "B"])
+    d = cohens_d(numbers[labels == "A"], numbers[labels == "B"])
     verdict, _ = wwc_verdict(blocks)
     return RandomizationResult(
         observed_effect=observed,

@@ -23,6 +23,9 @@ and ldbounds ``ldBounds``):
 * ``n_interim_analyses`` is the total number of looks K, the final analysis included. Looks are equally spaced
   (t_k = k/K) unless ``information_fractions`` are given; the sample size at look k is t_k * max_n rounded half
   up. The boundaries use the planned fractions t_k themselves, so they match the published tables.
+* ``sample_sizes`` are the observation counts at looks whose fractions were measured (the variance accrued at
+  each look, as a monitored series has it) rather than planned as n/max_n: they are reported as each look's n,
+  and the note on rounding t_k * max_n, which then does not apply, is left out.
 """
 
 from __future__ import annotations
@@ -85,6 +88,7 @@ def sequential_boundaries(
     sides: int = 2,
     information_fractions=None,
     grid_r: int = 50,
+    sample_sizes=None,
 ) -> SequentialResult:
     """Lan-DeMets boundaries for K = ``n_interim_analyses`` looks (final included) at up to ``max_n`` observations.
 
@@ -106,11 +110,15 @@ def sequential_boundaries(
     if check_positive_int(grid_r, "grid_r") < 2:
         raise ValueError(f"grid_r must be at least 2, got {grid_r}")
     fractions = _fractions(information_fractions, looks)
+    measured = sample_sizes is not None
+    if measured and len(sample_sizes) != looks:
+        raise ValueError(f"sample_sizes has {len(sample_sizes)} values but n_interim_analyses is {looks}")
 
     per_side = alpha / sides
     spent = _spend(spending_function, per_side, fractions)
     critical = _critical_values(fractions, np.diff(spent, prepend=0.0), two_sided=sides == 2, r=grid_r)
-    sizes = [int(math.floor(t * total_n + 0.5)) for t in fractions]
+    sizes = ([check_positive_int(n, "sample_sizes") for n in sample_sizes] if measured
+             else [int(math.floor(t * total_n + 0.5)) for t in fractions])
     boundaries = tuple(
         Boundary(
             n=n,
@@ -123,7 +131,7 @@ def sequential_boundaries(
     )
     return SequentialResult(
         boundaries=boundaries,
-        warning=_warning(sizes, fractions, total_n, sides),
+        warning=_warning(sizes, fractions, total_n, sides, measured),
         alpha=float(alpha),
         sides=int(sides),
         spending_function=spending_function,
@@ -229,7 +237,7 @@ def _grid(lower: float, upper: float, r: int) -> tuple[np.ndarray, np.ndarray]:
     return nodes, weights
 
 
-def _warning(sizes: list[int], fractions: np.ndarray, total_n: int, sides: int) -> str:
+def _warning(sizes: list[int], fractions: np.ndarray, total_n: int, sides: int, measured: bool) -> str:
     looks = ", ".join(f"n = {n} (t = {t:.3g})" for n, t in zip(sizes, fractions))
     side_text = "|z|" if sides == 2 else "z"
     notes = [
@@ -249,7 +257,7 @@ def _warning(sizes: list[int], fractions: np.ndarray, total_n: int, sides: int) 
     moved = [
         f"look {k + 1} (n = {n} is t = {n / total_n:.3g}, planned {t:.3g})"
         for k, (n, t) in enumerate(zip(sizes, fractions))
-        if abs(n / total_n - t) > _FRACTION_MISMATCH
+        if not measured and abs(n / total_n - t) > _FRACTION_MISMATCH
     ]
     if moved:
         notes.append(

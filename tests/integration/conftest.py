@@ -57,7 +57,7 @@ def source(pg_cluster, tmp_path_factory) -> Source:
         files = source_extract.extract(conn, data_dir / "raw", new_snapshot_id(), ExtractWindow(days=ALL_HISTORY))
     promote(files, data_dir / "raw" / "current")
     version = track(data_dir / "raw" / "current")
-    return Source(url, data_dir, json.loads(truth_path.read_text()), version.md5)
+    return Source(url, data_dir, json.loads(truth_path.read_text()), version)
 
 
 @pytest.fixture(scope="session")

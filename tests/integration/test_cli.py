@@ -130,7 +130,7 @@ def test_demo_prints_rows_and_data_version_and_restore_rebuilds_it(data_dir):
     assert "source database rows:" in demo.stdout and "planted ground truth" in demo.stdout
     lines = [line for line in demo.stdout.splitlines() if line.strip().startswith("raw/")]
     assert len(lines) == 5 and all("check passed" in line for line in lines)
-    assert "dbt: 11 models built, 83 of 83 checks passed" in demo.stdout
+    assert "dbt: 11 models built, 90 of 90 checks passed" in demo.stdout
     summary = demo.stdout.split("daily outcomes per protocol and phase")[1]
     protocols = [line for line in summary.splitlines() if "B - A" in line]
     assert [line.split()[1] for line in protocols] == ["ABAB", "MULTIPLE_BASELINE", "ABAB"]  # in start order

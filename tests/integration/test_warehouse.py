@@ -27,6 +27,7 @@ import dagster as dg
 from americano_pipeline.assets.dbt import DBT_PROJECT_DIR, dbt_executable, warehouse_dbt_assets
 from americano_pipeline.source.connection import connect
 from americano_pipeline.demo.protocols import DESIGNS
+from americano_pipeline.source.analysis_plan import ALTERNATIVES, CONFIRMATORY_METHODS
 from americano_pipeline.source.schema import enums
 from tests.integration.warehouse_support import STUDY as CONFIG
 from tests.integration.warehouse_support import Source, materialize, warehouse_env, warehouse_path
@@ -78,7 +79,7 @@ def test_the_build_is_an_mlflow_run_with_counts_and_provenance_tags(built, sourc
     client = MlflowClient(tracking_uri=f"sqlite:///{source.data_dir / 'mlflow' / 'mlflow.db'}")
     [run] = client.search_runs([client.get_experiment_by_name("warehouse").experiment_id],
                                filter_string=f"tags.`dagster.run_id` = '{built.run_id}'")
-    assert run.data.metrics == {"models_built": len(MODELS), "tests_passed": 83, "tests_failed": 0}
+    assert run.data.metrics == {"models_built": len(MODELS), "tests_passed": 90, "tests_failed": 0}
     assert run.data.tags["dbt.success"] == "true" and len(run.data.tags["git.commit"]) == 40
     assert run.info.status == "FINISHED"
 
@@ -189,6 +190,8 @@ def test_declared_enums_and_catalogue_agree_with_the_source_schema_and_the_proto
     catalogue = variables["metric_catalogue"]
     assert len(set(catalogue)) == len(catalogue)
     assert {design.primary_outcome for design in DESIGNS} <= set(catalogue)
+    plan = variables["analysis_plan"]
+    assert (tuple(plan["alternatives"]), tuple(plan["confirmatory_methods"])) == (ALTERNATIVES, CONFIRMATORY_METHODS)
 
 
 @pytest.mark.slow

@@ -7,8 +7,8 @@ statistics core documents what each means. A new method is a new module here, ex
 from americano_pipeline.analysis.methods.base import Analysis
 from americano_pipeline.analysis.methods.change_points import CHANGE_POINTS, analyse_change_points
 from americano_pipeline.analysis.methods.its import ITS, analyse_its
-from americano_pipeline.analysis.methods.randomization import FROM_HYPOTHESIS, RANDOMIZATION, analyse_randomization
+from americano_pipeline.analysis.methods.randomization import RANDOMIZATION, analyse_randomization
 from americano_pipeline.analysis.methods.sequential import SEQUENTIAL, analyse_sequential
 
-__all__ = ["Analysis", "CHANGE_POINTS", "FROM_HYPOTHESIS", "ITS", "RANDOMIZATION", "SEQUENTIAL",
+__all__ = ["Analysis", "CHANGE_POINTS", "ITS", "RANDOMIZATION", "SEQUENTIAL",
            "analyse_change_points", "analyse_its", "analyse_randomization", "analyse_sequential"]

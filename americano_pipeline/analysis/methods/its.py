@@ -7,22 +7,32 @@ from functools import partial
 import pandas as pd
 
 from americano_pipeline.analysis import figures
-from americano_pipeline.analysis.inputs import its_window, outcome_series
+from americano_pipeline.analysis.inputs import its_window, moved_covariates, outcome_series
 from americano_pipeline.analysis.methods.base import Analysis, checked, numbers, title
 from americano_pipeline.analysis.protocol import ProtocolData
 
 ITS = "bayesian_its"
 
 
+def registered_direction(data: ProtocolData, probability_positive: float) -> dict:
+    """The posterior probability of an effect in the protocol's registered direction (None when two-sided)."""
+    alternative = data.protocol.alternative
+    probability = {"greater": probability_positive, "less": 1 - probability_positive}.get(alternative)
+    statement = (f"P(effect > 0) = {probability_positive:.2f} (registered: two-sided)" if probability is None
+                 else f"P(effect {'>' if alternative == 'greater' else '<'} 0) = {probability:.2f} (registered)")
+    return {"alternative": alternative, "probability": probability, "statement": statement}
+
+
 def analyse_its(data: ProtocolData, metric: str, covariates: pd.DataFrame, *, seed: int, draws: int, tune: int,
                 chains: int) -> Analysis:
-    """Bayesian ITS at the first A -> B change (``inputs.its_window``), with sleep/HRV-type covariates if possible.
+    """Bayesian ITS at the first A -> B change (``inputs.its_window``), with the requested covariates if they hold.
 
-    Covariates (columns of ``covariates``, indexed by date) are used only when every one is recorded on every day
-    of the window and the statistics core accepts the model with them (its pre period must hold enough days for
-    the extra coefficients, and each covariate must vary there); otherwise the model runs without covariates and
-    the result says why (``covariates.reason``). One rule, fixed before seeing the outcome, so the choice cannot
-    be tuned to the effect.
+    Covariates (columns of ``covariates``, indexed by date; none unless the run asks for them) are used only when
+    every one is recorded on every day of the window, none moved with the intervention
+    (``inputs.moved_covariates``: a covariate the intervention shifts would absorb part of the effect), and the
+    statistics core accepts the model with them (its pre period must hold enough days for the extra coefficients,
+    and each covariate must vary there); otherwise the model runs without covariates and the result says why
+    (``covariates.reason``). One rule, fixed before seeing the outcome, so the choice cannot be tuned to the effect.
     """
     from americano_pipeline.stats.its import bayesian_its
 
@@ -31,8 +41,10 @@ def analyse_its(data: ProtocolData, metric: str, covariates: pd.DataFrame, *, se
     considered = list(covariates.columns)
     frame = covariates.reindex(series.index)
     incomplete = {column: int(frame[column].isna().sum()) for column in considered if frame[column].isna().any()}
-    used, reason = ([], "; ".join(f"{c} is missing on {n} of the window's {len(series)} days"
-                                  for c, n in incomplete.items())) if incomplete else (considered, None)
+    moved = moved_covariates(frame.drop(columns=list(incomplete)), window)
+    problems = [f"{c} is missing on {n} of the window's {len(series)} days" for c, n in incomplete.items()]
+    problems += [f"{c} moved with the intervention (standardized difference {d:+.2f})" for c, d in moved.items()]
+    used, reason = ([], "; ".join(problems)) if problems else (considered, None)
     run = partial(bayesian_its, series, window.intervention, treatment_end_date=window.treatment_end, seed=seed,
                   draws=draws, tune=tune, chains=chains)
     result = None
@@ -46,6 +58,8 @@ def analyse_its(data: ProtocolData, metric: str, covariates: pd.DataFrame, *, se
     body = {**result.to_dict(), "analysisWindow": window.to_dict(),
             "covariates": {"considered": considered, "used": used, "reason": reason}}
     effect, cross = body["causalEffect"], body["crossCheck"]
+    direction = registered_direction(data, effect["probability_positive"])
+    body["registeredDirection"] = direction
     persistence = body["persistence"] or {}
     low, high = effect["hdi95"]
     draw = partial(figures.its_figure, observed=series, counterfactual=body["counterfactual"],
@@ -59,12 +73,13 @@ def analyse_its(data: ProtocolData, metric: str, covariates: pd.DataFrame, *, se
                 "intervention_date": window.to_dict()["intervention"],
                 "treatment_end_date": window.to_dict()["treatmentEnd"]},
         metrics=numbers(effect_mean=effect["mean"], effect_sd=effect["sd"], effect_hdi95_low=low,
-                         effect_hdi95_high=high, probability_positive=effect["probability_positive"],
-                         cumulative_effect=effect["cumulative"], hac_level_change=cross["levelChange"],
-                         hac_p_value=cross["pValue"], rhat=body["diagnostics"]["rhat"],
-                         ess_bulk=body["diagnostics"]["ess_bulk"], persistence_mean=persistence.get("mean")),
+                        effect_hdi95_high=high, probability_positive=effect["probability_positive"],
+                        probability_registered_direction=direction["probability"],
+                        cumulative_effect=effect["cumulative"], hac_level_change=cross["levelChange"],
+                        hac_p_value=cross["pValue"], rhat=body["diagnostics"]["rhat"],
+                        ess_bulk=body["diagnostics"]["ess_bulk"], persistence_mean=persistence.get("mean")),
         summary=(f"effect **{effect['mean']:+.3g}** per day (95% HDI {low:.3g} to {high:.3g}), "
-                 f"P(effect > 0) = {effect['probability_positive']:.2f}; HAC cross-check "
+                 f"{direction['statement']}; HAC cross-check "
                  f"{cross['levelChange']:+.3g} (p = {cross['pValue']:.2g}); covariates: {', '.join(used) or 'none'}"),
         figures=(("its.png", draw),),
     )

@@ -5,21 +5,28 @@ from __future__ import annotations
 from functools import partial
 
 from americano_pipeline.analysis import figures
-from americano_pipeline.analysis.inputs import hypothesis_alternative, phase_observations
+from americano_pipeline.analysis.inputs import REGISTERED, chosen_alternative, phase_observations
 from americano_pipeline.analysis.methods.base import Analysis, checked, excluded, numbers, title
 from americano_pipeline.analysis.protocol import ProtocolData
 
 RANDOMIZATION = "phase_randomization_test"
-FROM_HYPOTHESIS = "hypothesis"
 
 
-def analyse_randomization(data: ProtocolData, metric: str, *, statistic: str, alternative: str,
+def _number(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.2f}"
+
+
+def _interval(bounds: list | None) -> str:
+    return "undefined" if bounds is None or None in bounds else f"{bounds[0]:.2f} to {bounds[1]:.2f}"
+
+
+def analyse_randomization(data: ProtocolData, metric: str, *, statistic: str, alternative: str, exploratory: bool,
                           n_permutations: int, seed: int) -> Analysis:
     """Randomization test over the admissible phase-change placements with the protocol's registered minimum
     phase length, plus single-case effect sizes and the WWC design verdict, on the A/B days.
 
-    ``alternative="hypothesis"`` takes the direction the registered hypothesis states
-    (``inputs.hypothesis_alternative``); the effect sizes read "larger is better" in the tested direction
+    ``alternative="registered"`` tests the protocol's registered direction (another only in an exploratory run,
+    ``inputs.chosen_alternative``); the effect sizes read "larger is better" in the tested direction
     (``improvement="decrease"`` for "less").
     """
     from americano_pipeline.stats.effect_sizes import single_case_effect_sizes
@@ -29,16 +36,16 @@ def analyse_randomization(data: ProtocolData, metric: str, *, statistic: str, al
     protocol = data.protocol
     observations = phase_observations(data, metric)
     values, labels = observations.values.to_numpy(), list(observations.labels)
-    from_hypothesis = alternative == FROM_HYPOTHESIS
-    chosen = hypothesis_alternative(protocol.hypothesis, metric) if from_hypothesis else alternative
+    chosen = chosen_alternative(protocol, RANDOMIZATION, alternative, exploratory)
     test = checked(data, RANDOMIZATION, phase_randomization_test, values, labels,
-                    min_phase_length=protocol.min_phase_length, statistic=statistic, alternative=chosen,
-                    n_permutations=n_permutations, seed=seed)
+                   min_phase_length=protocol.min_phase_length, statistic=statistic, alternative=chosen,
+                   n_permutations=n_permutations, seed=seed)
     sizes = checked(data, RANDOMIZATION, single_case_effect_sizes, values, labels,
-                     improvement="decrease" if chosen == "less" else "increase")
+                    improvement="decrease" if chosen == "less" else "increase")
     verdict, reason = checked(data, RANDOMIZATION, wwc_design_standard, labels)
-    body = {**test.to_dict(), "alternative": chosen, "alternativeSource": FROM_HYPOTHESIS if from_hypothesis else "config",
-            "statistic": statistic, "minPhaseLength": protocol.min_phase_length, "effectSizes": sizes,
+    source = REGISTERED if chosen == protocol.alternative else "config"
+    body = {**test.to_dict(), "alternative": chosen, "alternativeSource": source, "statistic": statistic,
+            "minPhaseLength": protocol.min_phase_length, "effectSizes": sizes,
             "wwcDesignStandard": {"verdict": verdict, "reason": reason}, "excluded": excluded(observations)}
     draw = partial(figures.randomization_figure, values=observations.values.rename(metric), labels=labels,
                    distribution=test.permutation_distribution, observed=test.observed_effect,
@@ -50,10 +57,11 @@ def analyse_randomization(data: ProtocolData, metric: str, *, statistic: str, al
                 "n_permutations": n_permutations, "seed": seed, "min_phase_length": protocol.min_phase_length,
                 "wwc_verdict": verdict},
         metrics=numbers(p_value=test.p_value, observed_effect=test.observed_effect, cohens_d=test.effect_size,
-                         nap=sizes["NAP"], tau_u=sizes["TauU"], smd_pooled=sizes["SMD_pooled"],
-                         n_assignments=test.n_assignments, n_observations=len(values)),
+                        nap=sizes["NAP"], tau_u=sizes["TauU"], tau_bc=sizes["Tau_BC"], smd_pooled=sizes["SMD_pooled"],
+                        lrr_increase=sizes["LRRi"], n_assignments=test.n_assignments, n_observations=len(values)),
         summary=(f"B - A = **{test.observed_effect:+.3g}**, randomization p = **{test.p_value:.3g}** ({chosen}, "
                  f"{'exact' if test.exact else 'Monte Carlo'} over {test.n_assignments:,} placements); "
-                 f"NAP {sizes['NAP']:.2f}; WWC: {verdict}"),
+                 f"NAP {sizes['NAP']:.2f} (95% CI {_interval(sizes['NAP_CI'])}), "
+                 f"Cohen's d {_number(test.effect_size)}; WWC: {verdict}"),
         figures=(("randomization.png", draw),),
     )

@@ -21,6 +21,12 @@ renamed as (
         "sampleSizeTarget" as sample_size_target,
         "minPhaseLength" as min_phase_length,
         "analysisPlan" as analysis_plan,
+        case when json_valid("analysisPlan") then json_extract_string("analysisPlan", '$.confirmatory') end
+            as confirmatory_analysis,
+        case when json_valid("analysisPlan") then json_extract_string("analysisPlan", '$.alternative') end
+            as registered_alternative,
+        case when json_valid("analysisPlan") then try_cast(json_extract("analysisPlan", '$.alpha') as double) end
+            as plan_alpha,
         deviations,
         json_array_length(deviations) as deviation_count,
 

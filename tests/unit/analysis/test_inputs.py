@@ -9,9 +9,12 @@ import pytest
 
 from americano_pipeline.analysis.errors import AnalysisError
 from americano_pipeline.analysis.inputs import (
+    REGISTERED,
+    analysis_role,
+    chosen_alternative,
     chosen_metric,
-    hypothesis_alternative,
     its_window,
+    moved_covariates,
     phase_observations,
     planned_changes,
 )
@@ -33,19 +36,30 @@ def protocol_data(sequence: str, lengths: list[int], values=None) -> ProtocolDat
     protocol = Protocol(protocol_id="c" + "p" * 24, user_id="c" + "u" * 24, name="test", design_type="ABAB",
                         primary_outcome="engagement_score", hypothesis="Rewards raise engagement_score.",
                         min_phase_length=3, sample_size_target=len(rows), start_date=date(2026, 3, 2),
-                        end_date=None, phase_sequence=sequence)
+                        end_date=None, phase_sequence=sequence, confirmatory="phase_randomization_test",
+                        alternative="greater", alpha=0.05)
     return ProtocolData(protocol, days)
 
 
-@pytest.mark.parametrize("hypothesis, expected", [
-    ("Raising the reward probability raises daily engagement_score.", "greater"),
-    ("Reducing screen time before bed lowers engagement_score.", "less"),
-    ("Background music changes engagement_score.", "two-sided"),
-    ("A study of engagement_score under background music.", "two-sided"),
-    ("Reducing screen time raises engagement_score.", "greater"),  # the verb that governs the outcome decides
-])
-def test_the_tested_direction_follows_the_verb_that_governs_the_outcome(hypothesis, expected):
-    assert hypothesis_alternative(hypothesis, "engagement_score") == expected
+def test_the_registered_direction_is_tested_unless_an_exploratory_run_tests_another():
+    protocol = protocol_data("AB", [5, 5]).protocol
+    assert chosen_alternative(protocol, "m", REGISTERED, exploratory=False) == "greater"
+    assert chosen_alternative(protocol, "m", "greater", exploratory=False) == "greater"
+    assert chosen_alternative(protocol, "m", "two-sided", exploratory=True) == "two-sided"
+    with pytest.raises(AnalysisError, match="the registered alternative is 'greater'; testing 'less' instead is only "
+                                            "possible as an explicitly labelled exploratory run"):
+        chosen_alternative(protocol, "m", "less", exploratory=False)
+
+
+def test_the_registered_confirmatory_analysis_is_the_one_confirmatory_result():
+    protocol = protocol_data("AB", [5, 5]).protocol
+    confirmatory = analysis_role(protocol, "phase_randomization_test", exploratory=False)
+    supportive = analysis_role(protocol, "bayesian_its", exploratory=False)
+    exploratory = analysis_role(protocol, "phase_randomization_test", exploratory=True)
+    assert [confirmatory.name, supportive.name, exploratory.name] == ["confirmatory", "supportive", "exploratory"]
+    assert "phase_randomization_test (greater, alpha 0.05)" in confirmatory.multiplicity
+    assert "not adjusted for multiplicity" in supportive.multiplicity
+    assert "confirms nothing" in exploratory.multiplicity
 
 
 def test_the_registered_outcome_is_analysed_unless_an_exploratory_run_names_another():
@@ -90,3 +104,14 @@ def test_phase_observations_leave_out_washout_and_unmeasured_days_and_count_them
 def test_planned_changes_are_the_first_day_of_every_later_phase():
     assert planned_changes(protocol_data("AWB", [4, 3, 6])) == [pd.Timestamp("2026-03-06"),
                                                                  pd.Timestamp("2026-03-09")]
+
+
+def test_a_covariate_the_intervention_moves_is_named_and_a_steady_one_is_not():
+    data = protocol_data("ABAB", [7, 6, 5, 8])
+    window = its_window(data, "bayesian_its")
+    rng = np.random.default_rng(4)
+    steady = rng.normal(7.0, 0.5, len(data.days))
+    mediator = steady + np.where(data.days["condition"].eq("B") & (data.days["phase_number"] == 2), 1.0, 0.0)
+    covariates = pd.DataFrame({"sleep_hours": steady, "hrv_score": mediator}, index=data.days.index)
+    moved = moved_covariates(covariates, window)
+    assert list(moved) == ["hrv_score"] and moved["hrv_score"] > 1

@@ -1,5 +1,6 @@
-"""Change-point detection: exact recovery on noiseless steps, recovery under noise, calibration on pure noise,
-agreement with ruptures' reference PELT and a brute-force optimal partition, and input errors."""
+"""Change-point detection: exact recovery on noiseless steps, recovery under noise, calibration on pure noise
+(white and autocorrelated), the AR(1) noise scale against known truth, agreement with ruptures' reference PELT and
+a brute-force optimal partition, and input errors."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from americano_pipeline.stats.changepoints import detect_change_points, noise_scale
+from americano_pipeline.stats.changepoints import ar1_noise_scale, detect_change_points, noise_scale
 
 
 def _daily(values, start="2024-03-01") -> pd.Series:
@@ -19,6 +20,16 @@ def _daily(values, start="2024-03-01") -> pd.Series:
 
 def _steps(levels, lengths) -> np.ndarray:
     return np.repeat(np.asarray(levels, dtype=float), lengths)
+
+
+def _ar1(n: int, phi: float, seed: int) -> np.ndarray:
+    """Stationary AR(1) noise with marginal SD 1 (long-run SD sqrt((1 + phi) / (1 - phi)))."""
+    shocks = np.random.default_rng(seed).standard_normal(n)
+    noise = np.empty(n)
+    noise[0] = shocks[0]
+    for t in range(1, n):
+        noise[t] = phi * noise[t - 1] + math.sqrt(1 - phi**2) * shocks[t]
+    return noise
 
 
 def _penalized_cost(x: np.ndarray, breaks, pen: float) -> float:
@@ -149,16 +160,74 @@ def test_binseg_matches_ruptures_binseg_with_its_own_l2_cost(seed):
     assert [c.index for c in result.change_points] == reference
 
 
-def test_default_penalty_is_bic_with_mad_of_differences():
+def test_mad_diff_penalty_is_bic_with_mad_of_differences():
+    """The scale before issue #12, now an explicit opt-in (``noise="mad_diff"``)."""
     values = np.array([0.0, 1.0, 3.0, 3.5, 7.5, 6.5, 9.5, 10.0, 9.0, 12.0, 11.0, 14.0, 13.0, 16.0])
     diffs = np.diff(values)  # 1, 2, .5, 4, -1, 3, .5, -1, 3, -1, 3, -1, 3: median 1, MAD 2
     assert np.median(np.abs(diffs - np.median(diffs))) == 2.0
 
-    result = detect_change_points(_daily(values), min_segment_length=3)
+    result = detect_change_points(_daily(values), min_segment_length=3, noise="mad_diff")
 
     sigma = 1.4826 * 2.0 / math.sqrt(2.0)
     assert result.noise_sd == pytest.approx(sigma, rel=1e-12)
     assert result.penalty == pytest.approx(2.0 * sigma**2 * math.log(14), rel=1e-12)
+
+
+def test_default_penalty_is_bic_with_the_long_run_sd_of_the_ar1_noise():
+    values = _steps([0.0, 2.0], [30, 30]) + _ar1(60, 0.5, 2)
+
+    result = detect_change_points(_daily(values), min_segment_length=5)
+
+    noise = result.noise
+    assert noise.model == "ar1" and noise.fitted_changes == 1
+    edges = [0, 30, 60]
+    residuals = values - np.repeat([values[a:b].mean() for a, b in zip(edges[:-1], edges[1:])], np.diff(edges))
+    phi = (residuals[:-1] @ residuals[1:]) / (residuals[:-1] @ residuals[:-1])
+    innovation_sd = math.sqrt(np.mean((residuals[1:] - phi * residuals[:-1]) ** 2))
+    assert noise.phi == pytest.approx(phi, rel=1e-12)
+    assert noise.innovation_sd == pytest.approx(innovation_sd, rel=1e-12)
+    assert result.noise_sd == noise.sd == pytest.approx(innovation_sd / (1 - phi), rel=1e-12)
+    assert result.penalty == pytest.approx(2.0 * noise.sd**2 * math.log(60), rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_ar1_noise_scale_recovers_phi_and_the_long_run_sd_with_or_without_a_shift(seed):
+    noise = _ar1(1000, 0.6, seed)  # long-run SD sqrt(1.6 / 0.4) = 2, innovation SD sqrt(1 - 0.36) = 0.8
+
+    plain = ar1_noise_scale(noise, 7)
+    shifted = ar1_noise_scale(noise + _steps([0.0, 4.0], [400, 600]), 7)
+
+    for scale, changes in ((plain, 0), (shifted, 1)):
+        assert scale.fitted_changes == changes  # the shift is fitted as a shift, not read as autocorrelation
+        assert scale.phi == pytest.approx(0.6, abs=0.05)
+        assert scale.sd == pytest.approx(2.0, rel=0.1)
+        assert scale.innovation_sd == pytest.approx(0.8, rel=0.05)
+
+
+def test_autocorrelated_null_has_no_change_that_the_former_scale_found_and_a_planted_step_is_still_found():
+    """40 days of AR(0.6) noise, the ABAB demo's minimum phase of 5 days."""
+    noise = _ar1(40, 0.6, 32)
+
+    former = detect_change_points(_daily(noise), min_segment_length=5, noise="mad_diff")
+    current = detect_change_points(_daily(noise), min_segment_length=5)
+    stepped = detect_change_points(_daily(noise + _steps([0.0, 2.0], [20, 20])), min_segment_length=5)
+
+    assert [c.index for c in former.change_points] == [5, 12, 27, 34]
+    assert current.change_points == ()
+    assert current.noise.phi == pytest.approx(0.55, abs=0.01) and current.noise.fitted_changes == 0
+    assert [c.index for c in stepped.change_points] == [20]
+    assert stepped.noise.fitted_changes == 1
+
+
+def test_false_change_rate_on_short_autocorrelated_noise_is_at_most_ten_percent():
+    """Measured 0.080 for these 300 null 40-day AR(0.6) series (the former scale: 0.93)."""
+    with_change = [
+        len(detect_change_points(_daily(_ar1(40, 0.6, 1000 + seed)), min_segment_length=5, n_bootstrap=1)
+            .change_points) > 0
+        for seed in range(300)
+    ]
+
+    assert np.mean(with_change) <= 0.10
 
 
 def test_noise_scale_falls_back_instead_of_reaching_zero():
@@ -224,6 +293,7 @@ def test_weekly_series_dates_are_the_first_week_of_the_new_segment():
         ({"penalty": 0}, "got 0"),
         ({"penalty": float("nan")}, "got nan"),
         ({"n_bootstrap": 0}, "n_bootstrap must be a whole number >= 1, got 0"),
+        ({"noise": "mad"}, "noise must be one of 'ar1', 'mad_diff'; got 'mad'"),
         ({"min_segment_length": 20}, "series has 30 observations; at least 40 are needed"),
     ],
 )

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from americano_pipeline.stats.effect_sizes import single_case_effect_sizes
 from americano_pipeline.stats.randomization import (
     count_admissible_assignments,
     enumerate_phase_lengths,
@@ -212,6 +213,19 @@ def test_effect_size_is_pooled_sd_cohens_d_and_standards_flag_follows_wwc():
     meets = phase_randomization_test(np.arange(20.0), _labels((5, 5, 5, 5)))
     reservations = phase_randomization_test(np.arange(16.0), _labels((4, 4, 4, 4)))
     assert meets.passes_sced_standards is True and reservations.passes_sced_standards is True
+
+
+@pytest.mark.parametrize("lengths", [(5, 5, 5, 5), (4, 6, 5), (3, 7, 4, 6, 5)])
+@pytest.mark.parametrize("first", ["A", "B"])
+def test_effect_size_is_the_cohens_d_the_effect_sizes_report(lengths, first):
+    # One documented d: effectSize and single_case_effect_sizes' cohens_d are the same number, in the raw
+    # B - A direction whatever improvement says, over every A and B day (unpaired leading B / trailing A too).
+    values = np.random.default_rng(sum(lengths)).normal(size=sum(lengths)) + np.arange(sum(lengths)) / 10
+    labels = _labels(lengths, first)
+    result = phase_randomization_test(values, labels, min_phase_length=3)
+    for improvement in ("increase", "decrease"):
+        sizes = single_case_effect_sizes(values, labels, improvement=improvement)
+        assert result.to_dict()["effectSize"] == sizes["cohens_d"]
 
 
 def test_to_dict_has_the_public_keys_and_plain_json_types():

@@ -192,3 +192,20 @@ def test_bad_input_raises_value_error_naming_the_value(kwargs, message):
     with pytest.raises(ValueError) as error:
         sequential_boundaries(**arguments)
     assert message in str(error.value)
+
+
+def test_measured_sample_sizes_are_reported_without_changing_the_boundaries():
+    """Fractions measured from the accrued variance come with the looks' own n; the numbers stay the same."""
+    fractions = [0.41, 0.63, 1.0]
+    planned = sequential_boundaries(max_n=40, n_interim_analyses=3, information_fractions=fractions)
+    measured = sequential_boundaries(max_n=40, n_interim_analyses=3, information_fractions=fractions,
+                                     sample_sizes=[20, 30, 40])
+
+    assert [b.n for b in measured.boundaries] == [20, 30, 40]
+    assert [b.n for b in planned.boundaries] == [16, 25, 40]
+    for mine, reference in zip(measured.boundaries, planned.boundaries):
+        assert (mine.critical_value, mine.alpha_spent, mine.nominal_p, mine.information_fraction) == (
+            reference.critical_value, reference.alpha_spent, reference.nominal_p, reference.information_fraction)
+    assert "Rounding to whole observations" in planned.warning and "Rounding" not in measured.warning
+    with pytest.raises(ValueError, match="sample_sizes has 2 values but n_interim_analyses is 3"):
+        sequential_boundaries(max_n=40, n_interim_analyses=3, information_fractions=fractions, sample_sizes=[20, 30])
