@@ -3,8 +3,10 @@
 Why: an n-of-1 experimenter who starts an intervention on a known date wants to know how far the outcome moved
 away from what the baseline pattern predicts, with honest uncertainty. The default analysis follows CausalPy's
 ``InterruptedTimeSeries`` (the CausalImpact idea without the state-space part): a PyMC linear model of trend,
-day-of-week seasonality and optional covariates is fitted to the pre period only, projected into the post period
-as the counterfactual, and the effect is observed minus counterfactual.
+day-of-week seasonality and optional covariates, with AR(1) residuals because daily outcomes are autocorrelated
+(issue #12), is fitted to the pre period only, forecast into the post period as the counterfactual, and the effect
+is observed minus counterfactual (``bayesian_its`` says exactly how, and ``bench/calibration.py`` checks that its
+intervals cover planted effects as often as they claim).
 
 Conventions:
 - The outcome and the predictors (trend, day-of-week dummies, covariates) are standardised with their pre-period
@@ -14,15 +16,16 @@ Conventions:
 - Periods: pre = dates before ``intervention_date``; post = dates on or after it (CausalPy's inclusive
   ``treatment_time``). With ``treatment_end_date`` (ABA), the treatment phase is [intervention, end) and the
   withdrawal phase is the dates on or after the end date (CausalPy's ``treatment_end_time``).
-- Sampling uses nutpie on a model compiled once per number of coefficients and reused across calls (only the data
-  change), so warm calls take a fraction of a second; see ``bench/its.py`` for the speed and agreement check
-  against CausalPy's default ``pm.sample`` settings.
+- Sampling uses nutpie on a model compiled once per number of coefficients and error model, and reused across
+  calls (only the data change), so warm calls take a fraction of a second; see ``bench/its.py`` for the speed
+  and agreement check against CausalPy's default ``pm.sample`` settings.
 
-Modules, one job each (imports point one way: ``api`` -> ``crosscheck``, ``design``, ``fit``, ``prose``;
-``fit`` -> ``design``, ``sampler``; ``prose`` -> ``design``):
+Modules, one job each (imports point one way: ``api`` -> ``crosscheck``, ``design``, ``fit``, ``prose``,
+``sampler``; ``fit`` -> ``design``, ``sampler``; ``prose`` -> ``design``):
 - ``api``: argument checking, the ``bayesian_its`` orchestration and ``ITSResult``;
 - ``design``: phases, trend/day-of-week/covariate predictors, standardisation, phase indicators;
-- ``sampler``: the nutpie-compiled CausalPy ``LinearRegression`` and its per-process cache;
+- ``sampler``: the nutpie-compiled CausalPy ``LinearRegression`` with iid or AR(1) errors, its per-process cache
+  and the forecast of the untreated outcome;
 - ``fit``: the counterfactual and segmented fits, HDIs, summaries and sampler diagnostics;
 - ``prose``: the interpretation text;
 - ``crosscheck``: the frequentist Newey-West HAC cross-check.

@@ -1,9 +1,10 @@
 """Frequentist cross-check for the Bayesian interrupted time series: segmented OLS with Newey-West HAC errors.
 
-Why a second, frequentist estimate: the Bayesian counterfactual model assumes independent residuals, and daily
-self-tracking outcomes are usually positively autocorrelated, which makes its intervals too narrow. Newey-West
-heteroskedasticity- and autocorrelation-consistent (HAC) standard errors stay valid under that autocorrelation, so
-a large disagreement between the two intervals is a warning sign worth showing next to the Bayesian result.
+Why a second, frequentist estimate: daily self-tracking outcomes are usually positively autocorrelated, and the
+Bayesian model handles that with a parametric assumption (AR(1) residuals by default, independent ones with
+``errors="iid"``). Newey-West heteroskedasticity- and autocorrelation-consistent (HAC) standard errors stay valid
+under any short-range autocorrelation without that assumption, so a large disagreement between the two intervals
+is a warning sign worth showing next to the Bayesian result.
 
 Convention: as Stata's ``newey`` — OLS point estimates, Bartlett-kernel HAC covariance with the small-sample factor
 n/(n-k), and t-based confidence intervals and p-values on n-k degrees of freedom.

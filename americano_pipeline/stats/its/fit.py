@@ -1,9 +1,9 @@
 """Fitting the ITS and summarising the posterior: counterfactual or segmented fit, HDIs, summaries, diagnostics.
 
-Why a module of its own: the two estimands (observed minus a counterfactual projected from the pre period, via
+Why a module of its own: the two estimands (observed minus a counterfactual forecast from the pre period, via
 CausalPy's ``InterruptedTimeSeries``; or a segmented level change with an informative prior, fitted on all data)
-both reduce to the same posterior draws on the standardised scale (:class:`_Fit`), which the summaries and
-sampler diagnostics here turn into numbers, independently of how the result is worded.
+both reduce to the same posterior draws on the standardised scale (:class:`_Fit`), whatever the error model, which
+the summaries and sampler diagnostics here turn into numbers, independently of how the result is worded.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from americano_pipeline.stats.its.design import _CARRYOVER, _LEVEL, _Phases, _with_phase_indicators
-from americano_pipeline.stats.its.sampler import _model
+from americano_pipeline.stats.its.sampler import _forecast, _model
 
 _COEFFICIENT_PRIOR_SD = 50.0
 _HDI_PROB = 0.95
@@ -22,7 +22,7 @@ _HDI_PROB = 0.95
 
 @dataclass(frozen=True)
 class _Fit:
-    """Posterior draws on the standardised scale, shaped (chain, draw[, date])."""
+    """Posterior draws on the standardised scale, shaped (chain, draw[, date]); ``phi`` is None for iid errors."""
 
     effect: np.ndarray
     cumulative: np.ndarray
@@ -30,36 +30,52 @@ class _Fit:
     counterfactual_mean: np.ndarray
     counterfactual_predictive: np.ndarray
     pre_residuals: np.ndarray
+    phi: np.ndarray | None
     posterior: object
 
 
-def _fit_counterfactual(standardised: pd.Series, predictors: pd.DataFrame, intervention, end, sampler) -> _Fit:
+def _fit_counterfactual(standardised: pd.Series, predictors: pd.DataFrame, phases: _Phases, sampler: dict,
+                        errors: str) -> _Fit:
+    """CausalPy ``InterruptedTimeSeries`` on the pre period; the effect is observed minus predictive counterfactual.
+
+    The impact on a post date is the observation minus a posterior predictive draw of the untreated outcome (the
+    forecast from the end of the pre period, ``sampler._forecast``), not minus its mean as in CausalPy: the
+    estimand is what the treatment changed in the observed days, and the untreated values of those days include
+    noise that, under AR(1) errors, is correlated from day to day. Averaged over a phase, that noise is what makes
+    an interval from the mean alone too narrow (planted steps were covered 70-92% of the time, issue #12).
+    """
     import causalpy as cp
 
+    index = standardised.index
     n_coefficients = predictors.shape[1] + 1
-    model = _model(np.zeros(n_coefficients), np.full(n_coefficients, _COEFFICIENT_PRIOR_SD), sampler)
+    model = _model(np.zeros(n_coefficients), np.full(n_coefficients, _COEFFICIENT_PRIOR_SD), sampler, errors)
     experiment = cp.InterruptedTimeSeries(
         predictors.assign(y=standardised.to_numpy()),
-        intervention,
+        index[~phases.pre][0],
         formula=" + ".join(["y ~ 1", *predictors.columns]),
         model=model,
-        treatment_end_time=end,
+        treatment_end_time=index[phases.withdrawal][0] if phases.withdrawal.any() else None,
     )
-    effect_impact = experiment.post_impact if end is None else experiment.intervention_impact
-    impact = effect_impact.transpose("chain", "draw", "obs_ind").to_numpy()
-    counterfactual = model.predict(experiment.post_design["X"]).posterior_predictive
+    counterfactual = model.predict(experiment.post_design["X"], out_of_sample=True).posterior_predictive
+    predictive = counterfactual["y_hat"].isel(treated_units=0).to_numpy()
+    impact = standardised.to_numpy()[~phases.pre] - predictive
+    treated = phases.treated[~phases.pre]
     return _Fit(
-        effect=impact.mean(axis=-1),
-        cumulative=impact.sum(axis=-1),
-        persistence=None if end is None else experiment.post_intervention_impact.mean("obs_ind").to_numpy(),
+        effect=impact[..., treated].mean(axis=-1),
+        cumulative=impact[..., treated].sum(axis=-1),
+        persistence=impact[..., ~treated].mean(axis=-1) if phases.withdrawal.any() else None,
         counterfactual_mean=counterfactual["mu"].isel(treated_units=0).to_numpy(),
-        counterfactual_predictive=counterfactual["y_hat"].isel(treated_units=0).to_numpy(),
+        counterfactual_predictive=predictive,
         pre_residuals=experiment.pre_impact.mean(("chain", "draw")).to_numpy(),
+        phi=_phi(model.idata.posterior),
         posterior=model.idata.posterior,
     )
 
 
-def _fit_segmented(standardised: pd.Series, predictors: pd.DataFrame, phases: _Phases, prior, sampler) -> _Fit:
+def _fit_segmented(standardised: pd.Series, predictors: pd.DataFrame, phases: _Phases, prior, sampler: dict,
+                   errors: str) -> _Fit:
+    """Level (and carry-over) change fitted on all data; the counterfactual is the untreated forecast from the end
+    of the pre period (``sampler._forecast`` with the level and carry-over indicators at 0), as in the default."""
     import xarray as xr
 
     design = _with_phase_indicators(predictors, phases)
@@ -68,7 +84,7 @@ def _fit_segmented(standardised: pd.Series, predictors: pd.DataFrame, phases: _P
     prior_mean = np.zeros(len(labels))
     prior_sd = np.full(len(labels), _COEFFICIENT_PRIOR_SD)
     prior_mean[labels.index(_LEVEL)], prior_sd[labels.index(_LEVEL)] = prior
-    model = _model(prior_mean, prior_sd, sampler)
+    model = _model(prior_mean, prior_sd, sampler, errors)
 
     def as_x(frame: pd.DataFrame):
         coords = {"obs_ind": np.asarray(frame.index), "coeffs": labels}  # a named index would rename the dimension
@@ -76,20 +92,28 @@ def _fit_segmented(standardised: pd.Series, predictors: pd.DataFrame, phases: _P
 
     y = xr.DataArray(standardised.to_numpy()[:, None], dims=("obs_ind", "treated_units"))
     model.fit(as_x(design), y)
+    posterior = model.idata.posterior
     untreated = design.assign(**{name: 0.0 for name in labels if name in (_LEVEL, _CARRYOVER)})
-    counterfactual = model.predict(as_x(untreated[~phases.pre])).posterior_predictive
+    last_pre = int(phases.pre.sum()) - 1
+    mean, predictive = _forecast(posterior, untreated[~phases.pre].to_numpy(), untreated.iloc[last_pre].to_numpy(),
+                                 float(standardised.iloc[last_pre]), sampler["random_seed"])
     pre_fit = model.predict(as_x(design[phases.pre])).posterior_predictive["mu"].isel(treated_units=0)
-    beta = model.idata.posterior["beta"].isel(treated_units=0)
+    beta = posterior["beta"].isel(treated_units=0)
     level = beta.sel(coeffs=_LEVEL).to_numpy()
     return _Fit(
         effect=level,
         cumulative=level * int(phases.treated.sum()),
         persistence=beta.sel(coeffs=_CARRYOVER).to_numpy() if phases.withdrawal.any() else None,
-        counterfactual_mean=counterfactual["mu"].isel(treated_units=0).to_numpy(),
-        counterfactual_predictive=counterfactual["y_hat"].isel(treated_units=0).to_numpy(),
+        counterfactual_mean=mean,
+        counterfactual_predictive=predictive,
         pre_residuals=standardised.to_numpy()[phases.pre] - pre_fit.mean(("chain", "draw")).to_numpy(),
-        posterior=model.idata.posterior,
+        phi=_phi(posterior),
+        posterior=posterior,
     )
+
+
+def _phi(posterior) -> np.ndarray | None:
+    return posterior["phi"].to_numpy() if "phi" in posterior else None
 
 
 def _hdi(draws: np.ndarray) -> np.ndarray:
@@ -119,7 +143,7 @@ def _lag1_autocorrelation(residuals: np.ndarray) -> float:
 def _diagnostics(posterior, pre_residuals: np.ndarray) -> dict:
     import arviz as az
 
-    parameters = posterior[["beta", "y_hat_sigma"]]
+    parameters = posterior[[name for name in ("beta", "y_hat_sigma", "phi") if name in posterior]]
     lag1 = _lag1_autocorrelation(pre_residuals)
     return {
         "rhat": float(az.rhat(parameters).to_array().max()),

@@ -1,8 +1,9 @@
 """The plain-language interpretation of an ITS result.
 
 Why a module of its own: the wording (effect and uncertainty, what the interval supports, the HAC cross-check,
-persistence after an ABA withdrawal, autocorrelation and sampler warnings, the causal caveat) is what an n-of-1
-experimenter reads first; it is built from the finished numbers only, so it can change without touching the model.
+persistence after an ABA withdrawal, autocorrelation and how the error model handled it, sampler warnings, the
+causal caveat) is what an n-of-1 experimenter reads first; it is built from the finished numbers only, so it can
+change without touching the model.
 """
 
 from __future__ import annotations
@@ -45,7 +46,16 @@ def _interval(values) -> str:
     return f"{values[0]:.3g} to {values[1]:.3g}"
 
 
-def _interpretation(effect, persistence, diagnostics, cross_check, dates, wording: _Wording) -> str:
+def _autocorrelation_sentence(lag1: float, phi: dict | None) -> str:
+    observed = f"Pre-period residuals are positively autocorrelated (lag-1 r = {lag1:.2f})"
+    if phi is None:
+        return (f"{observed}; this model assumes independent residuals, so its interval is probably too narrow: give "
+                "the HAC interval more weight, or use the default AR(1) errors.")
+    return (f"{observed}; the model's AR(1) errors account for it (phi {phi['mean']:.2f}, 95% HDI "
+            f"{_interval(phi['hdi95'])}), widening the interval to the information the correlated days carry.")
+
+
+def _interpretation(effect, persistence, diagnostics, autocorrelation, cross_check, dates, wording: _Wording) -> str:
     unit = wording.unit
     span = f"the {len(dates)} {unit if len(dates) == 1 else unit + 's'} from {date_label(dates[0])} to {date_label(dates[-1])}"
     uncertainty = (
@@ -86,11 +96,7 @@ def _interpretation(effect, persistence, diagnostics, cross_check, dates, wordin
             f"{persistence['probability_positive']:.2f})."
         )
     if diagnostics["autocorrelationWarning"]:
-        sentences.append(
-            f"Pre-period residuals are positively autocorrelated (lag-1 r = "
-            f"{diagnostics['residualLag1Autocorrelation']:.2f}); the Bayesian model assumes independent residuals, "
-            "so its interval is probably too narrow: give the HAC interval more weight."
-        )
+        sentences.append(_autocorrelation_sentence(diagnostics["residualLag1Autocorrelation"], autocorrelation["phi"]))
     if diagnostics["rhat"] > _RHAT_LIMIT or diagnostics["ess_bulk"] < _ESS_LIMIT:
         sentences.append(
             f"Sampler diagnostics are poor (R-hat {diagnostics['rhat']:.3f}, bulk ESS {diagnostics['ess_bulk']:.0f}); "

@@ -1,8 +1,11 @@
 """Tests for the Bayesian interrupted time series and its Newey-West HAC cross-check.
 
-Ground truth comes from simulated series with a known step (or none), and from a hand-built OLS + Newey-West
-sandwich computed with numpy for the cross-check. Sampling tests are marked slow; each process compiles one
-nutpie model per number of coefficients (about 10 s each), the fits themselves take well under a second.
+Ground truth comes from simulated series with a known step (or none), from a hand-built OLS + Newey-West
+sandwich computed with numpy for the cross-check, and from the dense Gaussian formulas of an AR(1) regression for
+the AR(1) likelihood, coefficient draws and forecast. Sampling tests are marked slow; each process compiles one
+nutpie model per number of coefficients and error model (10-20 s each), the fits themselves take well under a
+second. Tests pinned on the independent-error model (a result that legitimately changed when AR(1) errors became
+the default) run with ``errors="iid"``, next to an AR(1) counterpart.
 """
 
 from __future__ import annotations
@@ -17,18 +20,7 @@ from scipy import stats
 from americano_pipeline.stats import its
 from americano_pipeline.stats.its import design
 from americano_pipeline.stats.its.crosscheck import hac_level_change, newey_west_maxlags
-
-START = pd.Timestamp("2024-01-01")
-INTERVENTION = START + pd.Timedelta(days=30)
-
-
-def daily(values, start=START) -> pd.Series:
-    return pd.Series(np.asarray(values, dtype=float), index=pd.date_range(start, periods=len(values), freq="D"))
-
-
-def step_series(effect: float, seed: int, n_pre: int = 30, n_post: int = 14) -> pd.Series:
-    rng = np.random.default_rng(seed)
-    return daily(np.r_[rng.normal(50, 10, n_pre), rng.normal(50 + effect, 10, n_post)])
+from tests.unit.stats.its_support import INTERVENTION, daily, step_series
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +108,7 @@ def test_hac_cross_check_matches_hand_built_ols_and_recovers_the_level_change():
         ({"prior_effect_mean": 5.0, "prior_effect_sd": 0.0}, r"positive finite sd, got N\(5.0, 0.0\)"),
         ({"seed": -1}, r"seed must be an integer >= 0, got -1"),
         ({"draws": 0}, r"draws must be an integer >= 1, got 0"),
+        ({"errors": "ar2"}, r"errors must be one of 'ar1', 'iid', got 'ar2'"),
     ],
 )
 def test_bad_arguments_are_rejected_with_the_offending_value(kwargs, message):
@@ -206,7 +199,8 @@ def test_to_dict_is_json_with_exactly_the_documented_keys(known_effect):
     out = known_effect[1].to_dict()
     assert json.loads(json.dumps(out)) == out
     assert plain_json_types(out)
-    assert set(out) == {"causalEffect", "counterfactual", "diagnostics", "interpretation", "crossCheck", "persistence"}
+    assert set(out) == {"causalEffect", "counterfactual", "diagnostics", "interpretation", "crossCheck", "persistence",
+                        "autocorrelation"}
     assert set(out["causalEffect"]) == {"mean", "sd", "hdi95", "probability_positive", "cumulative",
                                         "cumulativeHdi95", "method"}
     assert set(out["counterfactual"]) == {"dates", "predicted", "observed", "lower95", "upper95"}
@@ -214,6 +208,8 @@ def test_to_dict_is_json_with_exactly_the_documented_keys(known_effect):
                                        "autocorrelationWarning"}
     assert set(out["crossCheck"]) == {"method", "levelChange", "se", "ci95", "pValue", "hacMaxLags", "nObs"}
     assert out["persistence"] is None
+    assert out["autocorrelation"]["errors"] == "ar1"
+    assert set(out["autocorrelation"]["phi"]) == {"mean", "sd", "hdi95", "probability_positive"}
     assert isinstance(out["interpretation"], str) and "95% HDI" in out["interpretation"]
 
 
@@ -292,7 +288,7 @@ def test_weekly_series_has_no_day_of_week_term():
     rng = np.random.default_rng(6)
     index = pd.date_range("2023-01-02", periods=16, freq="W-MON")
     series = pd.Series(np.r_[rng.normal(100, 5, 10), rng.normal(125, 5, 6)], index=index)
-    out = its.bayesian_its(series, index[10], seed=1, trend=True).to_dict()
+    out = its.bayesian_its(series, index[10], seed=1, trend=True, errors="iid").to_dict()
     # 10 pre points would be too few with day-of-week dummies (a daily model needs 11); the cross-check's
     # design is intercept + trend + level only.
     assert out["counterfactual"]["dates"][:2] == ["2023-03-13", "2023-03-20"]
@@ -301,6 +297,12 @@ def test_weekly_series_has_no_day_of_week_term():
     ols = np.linalg.lstsq(np.column_stack([np.ones(16), np.arange(16), np.arange(16) >= 10]),
                           series.to_numpy(), rcond=None)[0]
     assert out["crossCheck"]["levelChange"] == pytest.approx(ols[-1], rel=1e-9)
+    # AR(1) errors: ten points cannot pin phi down, so its uncertainty (with a trend projected over six weeks)
+    # widens the interval, which still covers the planted +25.
+    ar1 = its.bayesian_its(series, index[10], seed=1, trend=True).to_dict()
+    (phi_low, phi_high), (low, high) = ar1["autocorrelation"]["phi"]["hdi95"], ar1["causalEffect"]["hdi95"]
+    assert phi_low < 0 < phi_high and phi_high - phi_low > 1
+    assert low < 25 < high and high - low > np.subtract(*out["causalEffect"]["hdi95"][::-1])
 
 
 def test_day_of_week_terms_need_every_weekday_twice_in_the_pre_period():
@@ -341,7 +343,7 @@ def test_autocorrelated_residuals_are_flagged():
     for i in range(1, 44):
         noise[i] = 0.8 * noise[i - 1] + rng.normal(0, 5)
     series = daily(50 + noise)
-    out = its.bayesian_its(series, INTERVENTION).to_dict()
+    out = its.bayesian_its(series, INTERVENTION, errors="iid").to_dict()
 
     weekday = series.index.dayofweek.to_numpy()[:30]
     design = np.column_stack([np.ones(30), np.arange(30), *[(weekday == d) for d in range(1, 7)]]).astype(float)
@@ -352,6 +354,12 @@ def test_autocorrelated_residuals_are_flagged():
     assert lag1 > 1.96 / np.sqrt(30)
     assert out["diagnostics"]["autocorrelationWarning"] is True
     assert "positively autocorrelated" in out["interpretation"]
+    assert "this model assumes independent residuals" in out["interpretation"]
+    # The default AR(1) errors model it: phi's interval is positive and covers 0.8, and the text says so.
+    ar1 = its.bayesian_its(series, INTERVENTION).to_dict()
+    assert ar1["autocorrelation"]["errors"] == "ar1" and ar1["diagnostics"]["autocorrelationWarning"] is True
+    assert 0 < ar1["autocorrelation"]["phi"]["hdi95"][0] < 0.8 < ar1["autocorrelation"]["phi"]["hdi95"][1]
+    assert "the model's AR(1) errors account for it" in ar1["interpretation"]
 
 
 @pytest.mark.slow

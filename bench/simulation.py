@@ -1,0 +1,62 @@
+"""Simulated protocols of the demo's designs with known truth, for the calibration checks (bench/calibration*.py).
+
+Why one simulator: every check must analyse the same kind of protocol the pipeline sees — the demo designs'
+randomized schedules (``americano_pipeline.demo.protocols.schedule``: phase lengths drawn uniformly from the
+admissible schedules), a registered protocol record, and daily rows as ``fct_protocol_daily_outcomes`` holds
+them — so that their tables describe one experiment.
+
+Designs: ABAB 32-40 days (the total drawn uniformly; the demo has 32 and 40), phases of at least 5 days; AB 44
+days with phases of at least 14 days. Outcome: stationary AR(1) noise with marginal sd 1 (effects are in sd
+units) plus ``effect`` on every B day.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+PHIS = (0.0, 0.3, 0.6)
+DESIGNS = {"abab_music_null": ("ABAB", range(32, 41)), "ab_reminder": ("AB", range(44, 45))}
+START = date(2024, 1, 1)
+METRIC = "outcome"
+
+
+def ar1_noise(n: int, phi: float, rng: np.random.Generator) -> np.ndarray:
+    """Stationary AR(1) with marginal sd 1 (e_0 ~ N(0, 1), e_t = phi e_{t-1} + sqrt(1 - phi^2) z_t), by a filter."""
+    from scipy.signal import lfilter
+
+    scale = np.sqrt(1.0 - phi**2)
+    shocks = rng.standard_normal(n)
+    shocks[0] /= scale
+    return lfilter([scale], [1.0, -phi], shocks)
+
+
+def simulated_protocol(design_key: str, phi: float, rng: np.random.Generator, *, effect: float = 0.0,
+                       alternative: str = "two-sided"):
+    """A complete protocol of the demo design ``design_key`` (module doc), registered with ``alternative`` and the
+    randomization test as its confirmatory analysis at alpha 0.05."""
+    from americano_pipeline.analysis.protocol import Protocol, ProtocolData
+    from americano_pipeline.demo.protocols import DESIGNS as DEMO_DESIGNS
+    from americano_pipeline.demo.protocols import schedule
+
+    name, totals = DESIGNS[design_key]
+    design = next(d for d in DEMO_DESIGNS if d.key == design_key)
+    design = dataclasses.replace(design, total_days=int(rng.choice(totals)))
+    planned = schedule(design, START, int(rng.integers(1, 2**31 - 1)))
+    frames = [pd.DataFrame({"phase_number": number, "phase_label": phase.label, "phase_type": phase.phase_type,
+                            "condition": phase.condition},
+                           index=pd.date_range(phase.start, phase.end, freq="D", name="date"))
+              for number, phase in enumerate(planned.phases, start=1)]
+    days = pd.concat(frames)
+    days[METRIC] = effect * (days["condition"] == "B").to_numpy() + ar1_noise(len(days), phi, rng)
+    protocol = Protocol(
+        protocol_id=f"sim-{design_key}", user_id="sim", name=design.name, design_type=name, primary_outcome=METRIC,
+        hypothesis=design.hypothesis, min_phase_length=design.min_phase_length, sample_size_target=len(days),
+        start_date=planned.start, end_date=planned.end,
+        phase_sequence="".join(phase.condition for phase in planned.phases),
+        confirmatory="phase_randomization_test", alternative=alternative, alpha=0.05,
+    )
+    return ProtocolData(protocol=protocol, days=days)
