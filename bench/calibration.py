@@ -8,8 +8,9 @@ show that; a simulation of many protocols with known truth, analysed exactly as 
 What is simulated (``bench/simulation.py``, shared by every check): protocols of the demo's designs, phase
 lengths drawn uniformly from the admissible schedules by the demo's own ``schedule`` (ABAB 32-40 days, phases of
 at least 5 days; AB 44 days, phases of at least 14 days). The outcome is AR(1) noise with phi in {0, 0.3, 0.6}
-and marginal sd 1 (so effects are in sd units) plus a step during the B phases: 0 (null), 0.5 or 1.0. No covariates, trend or weekly pattern (the model still fits trend and
-day-of-week terms when the baseline is long enough, as the pipeline does).
+and marginal sd 1 (so effects are in sd units) plus a step during the B phases: 0 (null), 0.5 or 1.0. No
+covariates, trend or weekly pattern (the model still fits trend and day-of-week terms when the baseline is long
+enough, as the pipeline does).
 
 Checks: the ITS (``CHECKS``, a registry of checks that share this table) and two checks with tables of their own
 that also run alone (``SECTIONS``): ``calibration_change_points`` (false changes under AR(1), power, "matched" by
@@ -60,11 +61,10 @@ import calibration_change_points
 import calibration_sequential
 import numpy as np
 import pandas as pd
-from simulation import METRIC, PHIS, simulated_protocol
+from simulation import METRIC, PHIS, binomial_verdict, simulated_protocol
 
 EFFECTS = (0.0, 0.5, 1.0)
 QUICK_SERIES, FULL_SERIES = 70, 300
-ALPHA = 0.05
 SEVERITY = ("ok", "?", "missed")
 MARKS = {"ok": "", "?": "?", "missed": "!"}
 
@@ -95,14 +95,7 @@ class Target:
 
     def verdict(self, rate: Rate) -> str:
         """"ok", "?" (estimate on the wrong side, within Monte Carlo error) or "missed" (module doc)."""
-        from scipy import stats
-
-        estimate = rate.hits / rate.n
-        if (estimate >= self.bound) if self.at_least else (estimate <= self.bound):
-            return "ok"
-        tail = stats.binom.cdf(rate.hits, rate.n, self.bound) if self.at_least \
-            else stats.binom.sf(rate.hits - 1, rate.n, self.bound)
-        return "missed" if tail < ALPHA else "?"
+        return binomial_verdict(rate.hits, rate.n, self.bound, at_least=self.at_least)
 
 
 @dataclass(frozen=True)

@@ -48,14 +48,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
-import multiprocessing
 import sys
 import time
 import warnings
 
 import numpy as np
 import pandas as pd
-from simulation import DESIGNS, METRIC, PHIS, simulated_protocol
+from simulation import (ALPHA, DESIGNS, METRIC, PHIS, binomial_verdict, run_replicates,
+                        simulated_protocol)
 
 STEPS = (1.0, 2.0)
 B_EFFECT = 2.0
@@ -63,7 +63,6 @@ NOISES = ("mad_diff", "ar1")  # before issue #12, current default
 CHECKED_NOISE = "ar1"
 QUICK_SERIES, FULL_SERIES = 300, 1000
 FALSE_CHANGE_BOUND = 0.10
-ALPHA = 0.05
 CHANCE_LEVEL = 0.05
 TARGETS = (f"false change <= {FALSE_CHANGE_BOUND} for noise {CHECKED_NOISE} at every design and phi "
            f"(missed: one-sided exact binomial p < {ALPHA}; '?': above the bound within Monte Carlo error)")
@@ -127,25 +126,16 @@ def check(quick: bool, seed: int, workers: int, series: int | None = None) -> li
     settings = {"algorithm": defaults.algorithm, "min_segment_length": defaults.min_segment_length,
                 "penalty": defaults.penalty, "n_bootstrap": 1, "seed": defaults.seed,
                 "tolerance_days": defaults.tolerance_days}
-    count = series or (QUICK_SERIES if quick else FULL_SERIES)
-    tasks = [(design, phi, (seed, d, p, replicate), settings)
-             for (d, design), (p, phi), replicate in itertools.product(enumerate(DESIGNS), enumerate(PHIS),
-                                                                       range(count))]
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        records = list(pool.imap_unordered(run, tasks, chunksize=16))
+    records = run_replicates(run, settings, count=series or (QUICK_SERIES if quick else FULL_SERIES), seed=seed,
+                             workers=workers)
     return rows_of(records)
 
 
 def verdict(row: dict) -> str:
     """"ok", "?" or "missed" for the false-change target of an ``ar1`` row, "" for the others."""
-    from scipy import stats
-
     if row["noise"] != CHECKED_NOISE:
         return ""
-    if row["false change"] <= FALSE_CHANGE_BOUND:
-        return "ok"
-    hits = round(row["false change"] * row["n"])
-    return "missed" if stats.binom.sf(hits - 1, row["n"], FALSE_CHANGE_BOUND) < ALPHA else "?"
+    return binomial_verdict(round(row["false change"] * row["n"]), row["n"], FALSE_CHANGE_BOUND, at_least=False)
 
 
 def print_rows(rows: list[dict], seconds: float, seed: int, workers: int) -> bool:

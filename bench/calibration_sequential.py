@@ -45,13 +45,13 @@ import argparse
 import dataclasses
 import functools
 import itertools
-import multiprocessing
 import sys
 import time
 import warnings
 
 import numpy as np
-from simulation import DESIGNS, METRIC, PHIS, simulated_protocol
+from simulation import (ALPHA, DESIGNS, METRIC, PHIS, binomial_verdict, run_replicates,
+                        simulated_protocol)
 
 EFFECTS = (0.0, 0.5, 1.0)
 MONITORINGS = ("before", "after")
@@ -59,7 +59,6 @@ CHECKED = "after"
 FORMER_LOOKS = 4
 QUICK_SERIES, FULL_SERIES = 500, 2000
 SIZE_BOUND = 0.06
-ALPHA = 0.05
 TARGETS = (f"P(cross|null) <= {SIZE_BOUND} for the {CHECKED!r} monitoring at every design and phi <= {max(PHIS)} "
            f"(missed: one-sided exact binomial p < {ALPHA}; '?': above the bound within Monte Carlo error)")
 
@@ -129,25 +128,16 @@ def check(quick: bool, seed: int, workers: int, series: int | None = None) -> li
 
     defaults = SequentialConfig()
     settings = {"spending_function": defaults.spending_function, "alpha": defaults.alpha}
-    count = series or (QUICK_SERIES if quick else FULL_SERIES)
-    tasks = [(design, phi, (seed, d, p, replicate), settings)
-             for (d, design), (p, phi), replicate in itertools.product(enumerate(DESIGNS), enumerate(PHIS),
-                                                                       range(count))]
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        records = list(pool.imap_unordered(run, tasks, chunksize=16))
+    records = run_replicates(run, settings, count=series or (QUICK_SERIES if quick else FULL_SERIES), seed=seed,
+                             workers=workers)
     return rows_of(records)
 
 
 def verdict(row: dict) -> str:
     """"ok", "?" or "missed" for the size target of a checked row, "" for the others."""
-    from scipy import stats
-
     if row["monitoring"] != CHECKED:
         return ""
-    if row["P(cross|null)"] <= SIZE_BOUND:
-        return "ok"
-    hits = round(row["P(cross|null)"] * row["n"])
-    return "missed" if stats.binom.sf(hits - 1, row["n"], SIZE_BOUND) < ALPHA else "?"
+    return binomial_verdict(round(row["P(cross|null)"] * row["n"]), row["n"], SIZE_BOUND, at_least=False)
 
 
 def print_rows(rows: list[dict], seconds: float, seed: int, workers: int) -> bool:

@@ -1,4 +1,5 @@
-"""Simulated protocols of the demo's designs with known truth, for the calibration checks (bench/calibration*.py).
+"""Simulated protocols of the demo's designs with known truth, and what every calibration check shares: running
+the replicates in a process pool and judging a rate against its target (bench/calibration*.py).
 
 Why one simulator: every check must analyse the same kind of protocol the pipeline sees — the demo designs'
 randomized schedules (``americano_pipeline.demo.protocols.schedule``: phase lengths drawn uniformly from the
@@ -13,6 +14,9 @@ units) plus ``effect`` on every B day.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import multiprocessing
+from collections.abc import Callable
 from datetime import date
 
 import numpy as np
@@ -22,6 +26,7 @@ PHIS = (0.0, 0.3, 0.6)
 DESIGNS = {"abab_music_null": ("ABAB", range(32, 41)), "ab_reminder": ("AB", range(44, 45))}
 START = date(2024, 1, 1)
 METRIC = "outcome"
+ALPHA = 0.05  # a target is missed when the exact one-sided binomial p-value at the bound is below this
 
 
 def ar1_noise(n: int, phi: float, rng: np.random.Generator) -> np.ndarray:
@@ -60,3 +65,28 @@ def simulated_protocol(design_key: str, phi: float, rng: np.random.Generator, *,
         confirmatory="phase_randomization_test", alternative=alternative, alpha=0.05,
     )
     return ProtocolData(protocol=protocol, days=days)
+
+
+def run_replicates(run: Callable[[tuple], dict], settings: dict, *, count: int, seed: int,
+                   workers: int) -> list[dict]:
+    """``run((design, phi, entropy, settings))`` for ``count`` replicates of every design x phi, in a pool of
+    ``workers`` spawned processes; each replicate's seed derives from ``seed`` and its cell, so results do not
+    depend on scheduling."""
+    tasks = [(design, phi, (seed, d, p, replicate), settings)
+             for (d, design), (p, phi), replicate in itertools.product(enumerate(DESIGNS), enumerate(PHIS),
+                                                                       range(count))]
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        return list(pool.imap_unordered(run, tasks, chunksize=16))
+
+
+def binomial_verdict(hits: int, n: int, bound: float, *, at_least: bool) -> str:
+    """"ok" when hits/n is on the right side of ``bound``; else "missed" when the exact one-sided binomial p-value
+    of ``hits`` at the bound is below ``ALPHA`` (the simulation shows the miss), "?" when it is within Monte Carlo
+    error (a calibrated method would otherwise fail by chance)."""
+    from scipy import stats
+
+    estimate = hits / n
+    if (estimate >= bound) if at_least else (estimate <= bound):
+        return "ok"
+    tail = stats.binom.cdf(hits, n, bound) if at_least else stats.binom.sf(hits - 1, n, bound)
+    return "missed" if tail < ALPHA else "?"
