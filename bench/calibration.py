@@ -48,7 +48,6 @@ Run: ``.venv/bin/python bench/calibration.py --quick``
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import multiprocessing
 import sys
@@ -61,7 +60,7 @@ import calibration_change_points
 import calibration_sequential
 import numpy as np
 import pandas as pd
-from simulation import METRIC, PHIS, binomial_verdict, simulated_protocol
+from simulation import METRIC, PHIS, arguments, binomial_verdict, simulated_protocol
 
 EFFECTS = (0.0, 0.5, 1.0)
 QUICK_SERIES, FULL_SERIES = 70, 300
@@ -243,13 +242,7 @@ def print_table(sections: list[tuple[Check, list[Row]]]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_SERIES} series per cell instead of "
-                                                             f"{FULL_SERIES}")
-    parser.add_argument("--series", type=int, help="series per design x phi x effect cell (overrides --quick)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the simulated protocols")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes")
-    args = parser.parse_args(argv)
+    args = arguments(__doc__.splitlines()[0], QUICK_SERIES, FULL_SERIES, argv)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Dagster's notices about beta parameters of the assets
         from americano_pipeline.assets.analysis import ITSConfig

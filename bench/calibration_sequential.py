@@ -41,7 +41,6 @@ Run: ``.venv/bin/python bench/calibration_sequential.py --quick``
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
 import itertools
@@ -50,7 +49,7 @@ import time
 import warnings
 
 import numpy as np
-from simulation import (ALPHA, DESIGNS, METRIC, PHIS, binomial_verdict, run_replicates,
+from simulation import (ALPHA, DESIGNS, METRIC, PHIS, arguments, binomial_verdict, run_replicates,
                         simulated_protocol)
 
 EFFECTS = (0.0, 0.5, 1.0)
@@ -156,16 +155,11 @@ def print_rows(rows: list[dict], seconds: float, seed: int, workers: int) -> boo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_SERIES} protocols per cell instead of "
-                                                             f"{FULL_SERIES}")
-    parser.add_argument("--series", type=int, help="protocols per design x phi (overrides --quick)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the simulated protocols")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes")
-    args = parser.parse_args(argv)
+    args = arguments(__doc__.splitlines()[0], QUICK_SERIES, FULL_SERIES, argv)
     started = time.perf_counter()
     rows = check(args.quick, args.seed, args.workers, args.series)
     return 0 if print_rows(rows, time.perf_counter() - started, args.seed, args.workers) else 1
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -13,6 +13,7 @@ units) plus ``effect`` on every B day.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import itertools
 import multiprocessing
@@ -90,3 +91,14 @@ def binomial_verdict(hits: int, n: int, bound: float, *, at_least: bool) -> str:
         return "ok"
     tail = stats.binom.cdf(hits, n, bound) if at_least else stats.binom.sf(hits - 1, n, bound)
     return "missed" if tail < ALPHA else "?"
+
+
+def arguments(description: str, quick: int, full: int, argv: list[str] | None) -> argparse.Namespace:
+    """The command line every calibration check takes: --quick (``quick`` series per cell instead of ``full``),
+    --series, --seed, --workers."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help=f"{quick} series per cell instead of {full}")
+    parser.add_argument("--series", type=int, help="series per cell (overrides --quick)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the simulated protocols")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes")
+    return parser.parse_args(argv)
