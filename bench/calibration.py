@@ -60,7 +60,7 @@ import calibration_change_points
 import calibration_sequential
 import numpy as np
 import pandas as pd
-from simulation import METRIC, PHIS, arguments, binomial_verdict, simulated_protocol
+from simulation import METRIC, PHIS, arguments, asset_config, binomial_verdict, simulated_protocol
 
 EFFECTS = (0.0, 0.5, 1.0)
 QUICK_SERIES, FULL_SERIES = 70, 300
@@ -243,11 +243,7 @@ def print_table(sections: list[tuple[Check, list[Row]]]) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = arguments(__doc__.splitlines()[0], QUICK_SERIES, FULL_SERIES, argv)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Dagster's notices about beta parameters of the assets
-        from americano_pipeline.assets.analysis import ITSConfig
-
-    defaults = ITSConfig()
+    defaults = asset_config("ITSConfig")
     settings = {"seed": defaults.seed, "draws": defaults.draws, "tune": defaults.tune, "chains": defaults.chains}
     series = args.series or (QUICK_SERIES if args.quick else FULL_SERIES)
     work = [(position, task) for position, check in enumerate(CHECKS)

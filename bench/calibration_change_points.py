@@ -49,11 +49,10 @@ import dataclasses
 import itertools
 import sys
 import time
-import warnings
 
 import numpy as np
 import pandas as pd
-from simulation import (ALPHA, DESIGNS, METRIC, PHIS, arguments, binomial_verdict, run_replicates,
+from simulation import (ALPHA, DESIGNS, METRIC, PHIS, arguments, asset_config, binomial_verdict, run_replicates,
                         simulated_protocol)
 
 STEPS = (1.0, 2.0)
@@ -117,11 +116,7 @@ def rows_of(records: list[dict]) -> list[dict]:
 
 def check(quick: bool, seed: int, workers: int, series: int | None = None) -> list[dict]:
     """The table's rows (module doc): ``series`` per design x phi (default by ``quick``), ``workers`` processes."""
-    with warnings.catch_warnings():  # dagster's notices about beta parameters of the asset definitions
-        warnings.simplefilter("ignore")
-        from americano_pipeline.assets.analysis import ChangePointsConfig
-
-    defaults = ChangePointsConfig()
+    defaults = asset_config("ChangePointsConfig")
     settings = {"algorithm": defaults.algorithm, "min_segment_length": defaults.min_segment_length,
                 "penalty": defaults.penalty, "n_bootstrap": 1, "seed": defaults.seed,
                 "tolerance_days": defaults.tolerance_days}

@@ -46,10 +46,9 @@ import functools
 import itertools
 import sys
 import time
-import warnings
 
 import numpy as np
-from simulation import (ALPHA, DESIGNS, METRIC, PHIS, arguments, binomial_verdict, run_replicates,
+from simulation import (ALPHA, DESIGNS, METRIC, PHIS, arguments, asset_config, binomial_verdict, run_replicates,
                         simulated_protocol)
 
 EFFECTS = (0.0, 0.5, 1.0)
@@ -121,11 +120,7 @@ def rows_of(records: list[dict]) -> list[dict]:
 
 def check(quick: bool, seed: int, workers: int, series: int | None = None) -> list[dict]:
     """The table's rows (module doc): ``series`` per design x phi (default by ``quick``), ``workers`` processes."""
-    with warnings.catch_warnings():  # dagster's notices about beta parameters of the asset definitions
-        warnings.simplefilter("ignore")
-        from americano_pipeline.assets.analysis import SequentialConfig
-
-    defaults = SequentialConfig()
+    defaults = asset_config("SequentialConfig")
     settings = {"spending_function": defaults.spending_function, "alpha": defaults.alpha}
     records = run_replicates(run, settings, count=series or (QUICK_SERIES if quick else FULL_SERIES), seed=seed,
                              workers=workers)

@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import itertools
 import multiprocessing
+import warnings
 from collections.abc import Callable
 from datetime import date
 
@@ -102,3 +103,13 @@ def arguments(description: str, quick: int, full: int, argv: list[str] | None) -
     parser.add_argument("--seed", type=int, default=0, help="seed of the simulated protocols")
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     return parser.parse_args(argv)
+
+
+def asset_config(name: str):
+    """The defaults of the analysis asset's config class ``name`` (e.g. "ITSConfig"), so a check runs the analysis
+    exactly as the asset does; Dagster's notices about beta parameters of the assets are silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from americano_pipeline.assets import analysis
+
+    return getattr(analysis, name)()
