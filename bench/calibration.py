@@ -12,22 +12,21 @@ and marginal sd 1 (so effects are in sd units) plus a step during the B phases: 
 covariates, trend or weekly pattern (the model still fits trend and day-of-week terms when the baseline is long
 enough, as the pipeline does).
 
-Checks: the ITS (``CHECKS``, a registry of checks that share this table) and two checks with tables of their own
-that also run alone (``SECTIONS``): ``calibration_change_points`` (false changes under AR(1), power, "matched" by
-chance) and ``calibration_sequential`` (P(any look crosses) under the null, power). Each shows the former
-behaviour beside the current one. One run prints all three; the exit code is 1 when any target is missed.
+Checks: the ITS (``CHECKS``, a registry of checks that share this table) and three checks with tables of their
+own that also run alone (``SECTIONS``): ``calibration_randomization`` (the confirmatory test's size, power and
+smallest attainable p), ``calibration_change_points`` (false changes under AR(1), power, "matched" by chance) and
+``calibration_sequential`` (P(any look crosses) under the null, power); the last two show the former behaviour
+beside the current one. One run prints all four; the exit code is 1 when any target is missed.
 
-- ``its``: ``americano_pipeline.analysis.methods.analyse_its`` on each protocol, i.e. ``bayesian_its`` on the
-  ``its_window`` (first baseline = pre period, the following B phase = treatment, the phases up to the next B =
-  withdrawal, ``treatment_end_date`` at its start) with the ``its_result`` asset's config defaults for the sampler
-  (seed, draws, tune, chains). ABAB schedules whose first baseline is shorter than the 7 days the ITS needs are
-  refused by the pipeline; they are counted as skipped. Columns: 95% HDI coverage of the planted step (0.5 and
-  1.0 pooled), mean |posterior mean - step| (sd units), the power to detect the 1.0 sd step (HDI above 0; no
-  target, it shows what the calibration costs), the null false-positive rate (effect HDI excludes 0), the
-  persistence-HDI false-positive rate on null ABAB protocols (the withdrawal has no carry-over, truth 0), and the
-  series analysed / skipped. Because the counterfactual is fitted on the pre period alone, coverage of a step and
-  1 - the null false-positive rate estimate the same number; the planted rows guard against any change that lets
-  post-period data into the fit.
+- ``its``: ``americano_pipeline.analysis.methods.analyse_its`` on each protocol, i.e. ``pooled_its`` over every
+  A -> B change (each with its own baseline as pre period and the phases up to the next B as withdrawal) with
+  the ``its_result`` asset's config defaults for the sampler (seed, draws, tune, chains). Columns: 95% HDI
+  coverage of the planted step (0.5 and 1.0 pooled), mean |posterior mean - step| (sd units), the power to
+  detect the 1.0 sd step (HDI above 0; no target, it shows what the calibration costs), the null false-positive
+  rate (effect HDI excludes 0), the persistence-HDI false-positive rate on null ABAB protocols (the withdrawal
+  has no carry-over, truth 0), and the changes analysed / skipped for too short a baseline. Because every
+  counterfactual is fitted on its pre period alone, coverage of a step and 1 - the null false-positive rate
+  estimate the same number; the planted rows guard against any change that lets treatment data into the fit.
 
 Targets (ITS): coverage >= 0.90 at every phi and >= 0.93 at phi <= 0.3; null and persistence false-positive rates
 <= 0.06. A target counts as missed when the simulation shows it: the exact one-sided binomial p-value of the
@@ -36,12 +35,12 @@ observed count at the target rate is below 0.05 (e.g. coverage 0.90 is missed wh
 fail: with a few hundred series per row a calibrated method would otherwise fail by chance. The exit code is 1
 when any target is missed.
 
-Sizes: ``--quick`` runs 70 series per design x phi x effect cell, i.e. per row 140 planted and 70 null AB
-protocols (about two thirds of that for ABAB after the skips), in about 3.5 minutes on 2 idle cores; the default
-(full) run 300 per cell (600 planted and 300 null per AB row) in about 15 minutes; the change-point and
-sequential sections add about 1.5 minutes (quick) or 5 (full). ``--series`` overrides the ITS's count. Series are
-analysed in a pool of ``--workers`` processes (default 2); every series has its own seed derived from ``--seed``,
-so results do not depend on scheduling.
+Sizes: ``--quick`` runs 50 series per design x phi x effect cell, i.e. per row 100 planted and 50 null
+protocols, in about 4 minutes on 2 idle cores (an ABAB protocol is two ITS fits); the default (full) run 160 per
+cell (320 planted and 160 null per row) in about 13 minutes; the randomization, change-point and sequential
+sections add about 1 minute (quick) or 4 (full). ``--series`` overrides the ITS's count. Series are analysed in a
+pool of ``--workers`` processes (default 2); every series has its own seed derived from ``--seed``, so results do
+not depend on scheduling.
 
 Run: ``.venv/bin/python bench/calibration.py --quick``
 """
@@ -57,13 +56,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import calibration_change_points
+import calibration_randomization
 import calibration_sequential
 import numpy as np
 import pandas as pd
 from simulation import METRIC, PHIS, arguments, asset_config, binomial_verdict, simulated_protocol
 
 EFFECTS = (0.0, 0.5, 1.0)
-QUICK_SERIES, FULL_SERIES = 70, 300
+QUICK_SERIES, FULL_SERIES = 50, 160
 SEVERITY = ("ok", "?", "missed")
 MARKS = {"ok": "", "?": "?", "missed": "!"}
 
@@ -119,7 +119,6 @@ class Check:
 # --- the ITS check -----------------------------------------------------------------------------------------------
 
 ITS_DESIGNS = {"abab_music_null": "ABAB", "ab_reminder": "AB"}
-ITS_MIN_PRE_DAYS = 7  # bayesian_its refuses a shorter pre period
 
 
 def its_tasks(series: int, seed: int, settings: dict) -> list[tuple]:
@@ -129,23 +128,15 @@ def its_tasks(series: int, seed: int, settings: dict) -> list[tuple]:
 
 
 def its_run(task: tuple) -> dict:
-    from americano_pipeline.analysis.errors import AnalysisError
     from americano_pipeline.analysis.methods import analyse_its
 
     design, phi, effect, entropy, settings = task
     data = simulated_protocol(design, phi, np.random.default_rng(entropy), effect=effect)
-    first = data.phases[0]
-    first_baseline = (first.end - first.start).days + 1
-    record = {"design": ITS_DESIGNS[design], "phi": phi, "effect": effect}
-    try:
-        result = analyse_its(data, METRIC, pd.DataFrame(index=data.days.index), **settings).result
-    except AnalysisError:
-        if first_baseline >= ITS_MIN_PRE_DAYS:
-            raise
-        return {**record, "skipped": True}
+    result = analyse_its(data, METRIC, pd.DataFrame(index=data.days.index), **settings).result
     persistence = result["persistence"]
-    return {**record, "skipped": False, "mean": result["causalEffect"]["mean"],
-            "hdi": result["causalEffect"]["hdi95"], "persistence_hdi": persistence and persistence["hdi95"]}
+    return {"design": ITS_DESIGNS[design], "phi": phi, "effect": effect, "mean": result["causalEffect"]["mean"],
+            "hdi": result["causalEffect"]["hdi95"], "persistence_hdi": persistence and persistence["hdi95"],
+            "changes": len(result["changes"]), "skipped": len(result["skippedChanges"])}
 
 
 def covers(interval, value: float) -> bool:
@@ -155,8 +146,7 @@ def covers(interval, value: float) -> bool:
 def its_rows(records: list[dict]) -> list[Row]:
     rows = []
     for design, phi in itertools.product(ITS_DESIGNS.values(), PHIS):
-        cell = [r for r in records if r["design"] == design and r["phi"] == phi]
-        done = [r for r in cell if not r["skipped"]]
+        done = [r for r in records if r["design"] == design and r["phi"] == phi]
         planted = [r for r in done if r["effect"] != 0]
         null = [r for r in done if r["effect"] == 0]
         largest = [r for r in done if r["effect"] == max(EFFECTS)]
@@ -168,7 +158,7 @@ def its_rows(records: list[dict]) -> list[Row]:
             "null FP": Rate(sum(not covers(r["hdi"], 0.0) for r in null), len(null)),
             "persist. FP": Rate(sum(not covers(r["persistence_hdi"], 0.0) for r in withdrawn), len(withdrawn))
             if design == "ABAB" else "-",
-            "n ok/skip": f"{len(done)}/{len(cell) - len(done)}",
+            "changes/skip": f"{sum(r['changes'] for r in done)}/{sum(r['skipped'] for r in done)}",
         }))
     return rows
 
@@ -189,8 +179,9 @@ CHECKS = (
 )
 
 
-# Checks with tables of their own (each module also runs alone): change points, sequential monitoring.
-SECTIONS = (calibration_change_points, calibration_sequential)
+# Checks with tables of their own (each module also runs alone): the randomization test, change points,
+# sequential monitoring.
+SECTIONS = (calibration_randomization, calibration_change_points, calibration_sequential)
 
 
 # --- running and reporting ---------------------------------------------------------------------------------------

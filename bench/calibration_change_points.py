@@ -48,12 +48,21 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import sys
-import time
 
 import numpy as np
 import pandas as pd
-from simulation import (ALPHA, DESIGNS, METRIC, PHIS, arguments, asset_config, binomial_verdict, run_replicates,
-                        simulated_protocol)
+from simulation import (
+    ALPHA,
+    DESIGNS,
+    METRIC,
+    PHIS,
+    asset_config,
+    binomial_verdict,
+    print_section,
+    run_replicates,
+    section_main,
+    simulated_protocol,
+)
 
 STEPS = (1.0, 2.0)
 B_EFFECT = 2.0
@@ -134,24 +143,12 @@ def verdict(row: dict) -> str:
 
 def print_rows(rows: list[dict], seconds: float, seed: int, workers: int) -> bool:
     """The section's table with its target verdicts; True when no target is missed."""
-    print(f"Change-point calibration: {rows[0]['n']} series per design x phi, seed {seed}, {workers} workers, "
-          f"{seconds:.0f} s")
-    widths = {c: max(10, len(c) + 2) for c in rows[0] if c not in ("design", "phi", "noise")}
-    print(f"{'design':7}{'phi':>4} {'noise':9}" + "".join(f"{c:>{w}}" for c, w in widths.items())
-          + "  false-change target")
-    for row in rows:
-        cells = "".join(f"{'-' if row[c] is None else format(row[c], '.3f' if c != 'n' else 'd'):>{w}}"
-                        for c, w in widths.items())
-        print(f"{row['design']:7}{row['phi']:4.1f} {row['noise']:9}{cells}  {verdict(row)}")
-    print(f"target: {TARGETS}")
-    return not any(verdict(row) == "missed" for row in rows)
+    return print_section(f"Change-point calibration: {rows[0]['n']} series per design x phi, seed {seed}, "
+                         f"{workers} workers, {seconds:.0f} s", rows, ("design", "phi", "noise"), verdict, TARGETS)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = arguments(__doc__.splitlines()[0], QUICK_SERIES, FULL_SERIES, argv)
-    started = time.perf_counter()
-    rows = check(args.quick, args.seed, args.workers, args.series)
-    return 0 if print_rows(rows, time.perf_counter() - started, args.seed, args.workers) else 1
+    return section_main(__doc__.splitlines()[0], QUICK_SERIES, FULL_SERIES, check, print_rows, argv)
 
 
 if __name__ == "__main__":

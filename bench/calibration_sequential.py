@@ -45,11 +45,20 @@ import dataclasses
 import functools
 import itertools
 import sys
-import time
 
 import numpy as np
-from simulation import (ALPHA, DESIGNS, METRIC, PHIS, arguments, asset_config, binomial_verdict, run_replicates,
-                        simulated_protocol)
+from simulation import (
+    ALPHA,
+    DESIGNS,
+    METRIC,
+    PHIS,
+    asset_config,
+    binomial_verdict,
+    print_section,
+    run_replicates,
+    section_main,
+    simulated_protocol,
+)
 
 EFFECTS = (0.0, 0.5, 1.0)
 MONITORINGS = ("before", "after")
@@ -136,24 +145,15 @@ def verdict(row: dict) -> str:
 
 def print_rows(rows: list[dict], seconds: float, seed: int, workers: int) -> bool:
     """The section's table with its target verdicts; True when no target is missed."""
-    print(f"Sequential monitoring calibration: {rows[0]['n']} protocols per design x phi, seed {seed}, "
-          f"{workers} workers, {seconds:.0f} s")
-    columns = [c for c in rows[0] if c not in ("design", "phi", "monitoring")]
-    print(f"{'design':7}{'phi':>4} {'monitoring':11}" + "".join(f"{c:>15}" for c in columns) + "  size target")
-    for row in rows:
-        cells = "".join(f"{format(row[c], 'd' if c == 'n' else '.3f'):>15}" for c in columns)
-        print(f"{row['design']:7}{row['phi']:4.1f} {row['monitoring']:11}{cells}  {verdict(row)}")
-    print("before: Welch z at 4 looks equally spaced by n, t = n/maxN; after: randomization test at the phase "
-          "ends, t from the accrued variance (module doc)")
-    print(f"target: {TARGETS}")
-    return not any(verdict(row) == "missed" for row in rows)
+    notes = ("before: Welch z at 4 looks equally spaced by n, t = n/maxN; after: randomization test at the phase "
+             "ends, t from the accrued variance (module doc)",)
+    return print_section(f"Sequential monitoring calibration: {rows[0]['n']} protocols per design x phi, seed "
+                         f"{seed}, {workers} workers, {seconds:.0f} s", rows, ("design", "phi", "monitoring"),
+                         verdict, TARGETS, notes)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = arguments(__doc__.splitlines()[0], QUICK_SERIES, FULL_SERIES, argv)
-    started = time.perf_counter()
-    rows = check(args.quick, args.seed, args.workers, args.series)
-    return 0 if print_rows(rows, time.perf_counter() - started, args.seed, args.workers) else 1
+    return section_main(__doc__.splitlines()[0], QUICK_SERIES, FULL_SERIES, check, print_rows, argv)
 
 
 if __name__ == "__main__":

@@ -113,3 +113,35 @@ def asset_config(name: str):
         from americano_pipeline.assets import analysis
 
     return getattr(analysis, name)()
+
+
+def print_section(heading: str, rows: list[dict], labels: tuple[str, ...], verdict: Callable[[dict], str],
+                  target: str, notes: tuple[str, ...] = ()) -> bool:
+    """A calibration section's table: ``labels`` columns (design, phi, ...) then every other column of the rows,
+    a last column with each row's target verdict (``verdict``), ``notes`` and the ``target`` line; True when no
+    target is missed."""
+    print(heading)
+    widths = {c: max(10, len(c) + 2) for c in rows[0] if c not in labels}
+    label_widths = {c: max(len(c), *(len(f"{row[c]}") for row in rows)) + 1 for c in labels}
+    print("".join(f"{c:{w}}" for c, w in label_widths.items()) + "".join(f"{c:>{w}}" for c, w in widths.items())
+          + "  target")
+    for row in rows:
+        cells = "".join(f"{'-' if row[c] is None else format(row[c], 'd' if c == 'n' else '.3f'):>{w}}"
+                        for c, w in widths.items())
+        print("".join(f"{row[c]!s:{w}}" for c, w in label_widths.items()) + f"{cells}  {verdict(row)}")
+    for note in notes:
+        print(note)
+    print(f"target: {target}")
+    return not any(verdict(row) == "missed" for row in rows)
+
+
+def section_main(description: str, quick: int, full: int, check: Callable, print_rows: Callable,
+                 argv: list[str] | None) -> int:
+    """Run one calibration section alone (its command line is ``arguments``'); exit code 1 when a target is
+    missed."""
+    import time
+
+    args = arguments(description, quick, full, argv)
+    started = time.perf_counter()
+    rows = check(args.quick, args.seed, args.workers, args.series)
+    return 0 if print_rows(rows, time.perf_counter() - started, args.seed, args.workers) else 1

@@ -41,21 +41,28 @@ def _save(figure, path: Path) -> Path:
     return path
 
 
-def its_figure(path: Path, observed: pd.Series, counterfactual: dict, intervention: pd.Timestamp,
-               treatment_end: pd.Timestamp | None, effect: dict, title: str) -> Path:
-    """Observed series, the counterfactual (posterior mean) with its 95% band, and the intervention line(s)."""
+def its_figure(path: Path, observed: pd.Series, changes: list[dict], effect: dict, title: str) -> Path:
+    """Observed series and, for every analysed change, its counterfactual (posterior mean) with the 95% band over
+    its treatment phase, and the intervention and withdrawal lines."""
     figure, (ax,) = _axes()
-    dates = pd.to_datetime(counterfactual["dates"])
     ax.plot(observed.index, observed.to_numpy(), color="black", marker="o", markersize=3, linewidth=1,
             label="observed")
-    ax.fill_between(dates, counterfactual["lower95"], counterfactual["upper95"], color="#4C72B0", alpha=0.2,
-                    label="counterfactual 95% band")
-    ax.plot(dates, counterfactual["predicted"], color="#4C72B0", linestyle="--", label="counterfactual (no intervention)")
-    ax.axvline(intervention, color="#C44E52", linewidth=1.5, label=f"intervention {intervention.date()}")
-    if treatment_end is not None:
-        ax.axvline(treatment_end, color="#8172B2", linewidth=1.5, linestyle=":", label=f"withdrawal {treatment_end.date()}")
+    for number, change in enumerate(changes):
+        counterfactual, first = change["counterfactual"], number == 0
+        dates = pd.to_datetime(counterfactual["dates"])
+        treated = dates < pd.Timestamp(change["treatmentEnd"]) if change["treatmentEnd"] else np.ones(len(dates), bool)
+        band = [np.asarray(counterfactual[key])[treated] for key in ("lower95", "upper95", "predicted")]
+        ax.fill_between(dates[treated], band[0], band[1], color="#4C72B0", alpha=0.2,
+                        label="counterfactual 95% band" if first else None)
+        ax.plot(dates[treated], band[2], color="#4C72B0", linestyle="--",
+                label="counterfactual (no intervention)" if first else None)
+        ax.axvline(pd.Timestamp(change["intervention"]), color="#C44E52", linewidth=1.5,
+                   label="intervention starts" if first else None)
+        if change["treatmentEnd"]:
+            ax.axvline(pd.Timestamp(change["treatmentEnd"]), color="#8172B2", linewidth=1.5, linestyle=":",
+                       label="withdrawal starts" if first else None)
     low, high = effect["hdi95"]
-    ax.set_title(f"{title}\neffect {effect['mean']:+.3g} per day (95% HDI {low:.3g} to {high:.3g})")
+    ax.set_title(f"{title}\npooled effect {effect['mean']:+.3g} per day (95% HDI {low:.3g} to {high:.3g})")
     _dated(ax, str(observed.name))
     ax.legend(loc="best", fontsize="small")
     return _save(figure, path)

@@ -11,10 +11,10 @@ Rules (each a decision a reviewer should be able to find in one place):
 - Time series (ITS, change points): the calendar series is used as it is; a missing day is an error naming the
   date (``stats.validation.regular_series``), never silently skipped, because these models count days.
 - ITS covariates: opt-in (none by default), and never one the intervention moved (``moved_covariates``).
-- ITS window: the first baseline (A) phase followed by an intervention (B) phase is the pre period, that B phase
-  the treatment period; the phases after it up to the next B phase (a withdrawal A, or a washout) are the
-  withdrawal period, so an ABA(B) design is analysed as ABA with ``treatment_end_date`` at the withdrawal start
-  and the persistence of the effect reported.
+- ITS changes: every baseline (A) phase directly followed by an intervention (B) phase is one interruption, with
+  that A phase as its pre period, the B phase as its treatment period and the phases after it up to the next B
+  phase (a withdrawal A, or a washout) as its withdrawal period (``stats.its.pooled_its``); the effect is pooled
+  over all of them (an AB design has one), and the persistence after each withdrawal reported.
 - Planned changes: the first day of every phase after the first (washouts included).
 - Direction: the protocol's registered alternative (``analysisPlan.alternative``), for every analysis. Testing
   another direction is possible only in an explicitly labelled exploratory run, as for another metric.
@@ -95,71 +95,27 @@ def phase_observations(data: ProtocolData, metric: str) -> PhaseObservations:
     )
 
 
-@dataclass(frozen=True)
-class ITSWindow:
-    """Dates of the ITS analysis (``end`` inclusive) and the phases each period covers."""
-
-    start: pd.Timestamp
-    intervention: pd.Timestamp
-    treatment_end: pd.Timestamp | None
-    end: pd.Timestamp
-    pre_phase: str
-    treatment_phase: str
-    withdrawal_phases: tuple[str, ...]
-
-    def to_dict(self) -> dict:
-        return {
-            "start": self.start.date().isoformat(),
-            "intervention": self.intervention.date().isoformat(),
-            "treatmentEnd": None if self.treatment_end is None else self.treatment_end.date().isoformat(),
-            "end": self.end.date().isoformat(),
-            "prePhase": self.pre_phase,
-            "treatmentPhase": self.treatment_phase,
-            "withdrawalPhases": list(self.withdrawal_phases),
-        }
+WASHOUT = "W"  # the ITS condition of a day that belongs to neither condition (a washout phase)
 
 
-def its_window(data: ProtocolData, method: str) -> ITSWindow:
-    """The first A -> B transition and its withdrawal phases (module doc); ``AnalysisError`` if there is none."""
-    phases = data.phases
-    for position, (before, after) in enumerate(zip(phases[:-1], phases[1:])):
-        if before.condition == "A" and after.condition == "B":
-            withdrawal = []
-            for later in phases[position + 2:]:
-                if later.condition == "B":
-                    break
-                withdrawal.append(later)
-            return ITSWindow(
-                start=before.start,
-                intervention=after.start,
-                treatment_end=withdrawal[0].start if withdrawal else None,
-                end=withdrawal[-1].end if withdrawal else after.end,
-                pre_phase=before.label,
-                treatment_phase=after.label,
-                withdrawal_phases=tuple(p.label for p in withdrawal),
-            )
-    sequence = "".join(p.condition or "W" for p in phases)
-    raise AnalysisError(
-        data.protocol.protocol_id, method,
-        f"no baseline (A) phase is followed by an intervention (B) phase in the observed phases {sequence!r}; "
-        "an interrupted time series needs a baseline before the intervention",
-    )
+def its_conditions(data: ProtocolData) -> list[str]:
+    """Every calendar day's condition for ``stats.its.pooled_its``: "A", "B", or ``WASHOUT`` (module doc)."""
+    return [condition if condition in ("A", "B") else WASHOUT for condition in data.days["condition"]]
 
 
-def moved_covariates(covariates: pd.DataFrame, window: ITSWindow) -> dict[str, float]:
-    """Covariates whose treatment-period mean differs from their pre-period mean by at least
-    ``MOVED_COVARIATE_SMD`` pre-period sds: column -> that standardized difference.
+def moved_covariates(covariates: pd.DataFrame, conditions: list[str]) -> dict[str, float]:
+    """Covariates whose mean on the B days differs from their mean on the A days by at least
+    ``MOVED_COVARIATE_SMD`` A-day sds: column -> that standardized difference.
 
     Why: a covariate the intervention moves (sleep after an evening reminder) is a mediator; adjusting for it
-    would take part of the effect away. A covariate that does not vary in the pre period counts as moved when its
+    would take part of the effect away. A covariate that does not vary on the A days counts as moved when its
     mean changes at all.
     """
-    pre = covariates[covariates.index < window.intervention]
-    end = window.treatment_end if window.treatment_end is not None else window.end + pd.Timedelta(days=1)
-    treated = covariates[(covariates.index >= window.intervention) & (covariates.index < end)]
+    labels = pd.Series(conditions, index=covariates.index)
+    baseline, treated = covariates[labels == "A"], covariates[labels == "B"]
     moved = {}
     for column in covariates.columns:
-        shift, sd = treated[column].mean() - pre[column].mean(), pre[column].std(ddof=1)
+        shift, sd = treated[column].mean() - baseline[column].mean(), baseline[column].std(ddof=1)
         smd = shift / sd if sd > 0 else (0.0 if shift == 0 else float("inf") * shift)
         if abs(smd) >= MOVED_COVARIATE_SMD:
             moved[column] = float(smd)

@@ -20,8 +20,9 @@ Conventions:
   calls (only the data change), so warm calls take a fraction of a second; see ``bench/its.py`` for the speed
   and agreement check against CausalPy's default ``pm.sample`` settings.
 
-Modules, one job each (imports point one way: ``api`` -> ``crosscheck``, ``design``, ``fit``, ``prose``,
-``sampler``; ``fit`` -> ``design``, ``sampler``; ``prose`` -> ``design``):
+Modules, one job each (imports point one way: ``pooled`` -> ``api`` -> ``crosscheck``, ``design``, ``fit``,
+``prose``, ``sampler``; ``fit`` -> ``design``, ``sampler``; ``prose`` -> ``design``):
+- ``pooled``: ``pooled_its``, every baseline -> intervention change of a reversal design analysed and pooled;
 - ``api``: argument checking, the ``bayesian_its`` orchestration and ``ITSResult``;
 - ``design``: phases, trend/day-of-week/covariate predictors, standardisation, phase indicators;
 - ``sampler``: the nutpie-compiled CausalPy ``LinearRegression`` with iid or AR(1) errors, its per-process cache
@@ -29,9 +30,11 @@ Modules, one job each (imports point one way: ``api`` -> ``crosscheck``, ``desig
 - ``fit``: the counterfactual and segmented fits, HDIs, summaries and sampler diagnostics;
 - ``prose``: the interpretation text;
 - ``crosscheck``: the frequentist Newey-West HAC cross-check.
-Only ``bayesian_its`` and ``ITSResult`` are public; underscored names are shared between these modules only.
+Only ``bayesian_its``, ``pooled_its`` and their result classes are public; underscored names are shared between
+these modules only.
 """
 
 from americano_pipeline.stats.its.api import ITSResult, bayesian_its
+from americano_pipeline.stats.its.pooled import PooledITSResult, pooled_its
 
-__all__ = ["ITSResult", "bayesian_its"]
+__all__ = ["ITSResult", "PooledITSResult", "bayesian_its", "pooled_its"]

@@ -25,12 +25,16 @@ from americano_pipeline.stats.its.design import (
     _with_phase_indicators,
 )
 from americano_pipeline.stats.its.fit import _diagnostics, _Fit, _fit_counterfactual, _fit_segmented, _hdi, _summary
-from americano_pipeline.stats.its.prose import _interpretation, _model_terms, _unit, _Wording
+from americano_pipeline.stats.its.prose import _interpretation, _model_terms, _opening, _unit, _Wording
 from americano_pipeline.stats.its.sampler import _ERRORS
 from americano_pipeline.stats.validation import date_label, regular_series
 
-_MIN_PRE_PERIODS = 7
+_MIN_PRE_PERIODS = 5
 _RESIDUAL_DF_MARGIN = 2
+
+
+class _ShortBaseline(ValueError):
+    """The pre period is shorter than the model needs (``_require_pre_length``); the pooled ITS skips such a change."""
 
 
 @dataclass(frozen=True)
@@ -133,18 +137,25 @@ def bayesian_its(
     ABAB design) then gets trend and covariates only. ``True`` requires them (daily series only), ``False``
     never uses them. The rule depends on the calendar only, never on the outcome.
 
-    Trend. ``trend=None`` (default) fits a linear trend when the pre period has at least 14 observations (two
-    weeks of days): a slope fitted to fewer noisy, autocorrelated points and projected over the post period
-    manufactures effects (on the synthetic null protocols a 12-day baseline gave +15 with a 95% HDI excluding
-    0). A shorter baseline gets a level (mean) model plus covariates. ``True``/``False`` force it.
+    Trend. ``trend=None`` (default) fits a linear trend only when the pre period has at least 14 observations
+    (two weeks of days) and at least as many as the post period (treatment plus withdrawal): a slope fitted to
+    few noisy, autocorrelated points and projected further than the span it was fitted on manufactures effects
+    (on the synthetic null protocols a 12-day baseline gave +15 with a 95% HDI excluding 0, and on the demo AB
+    protocol a 21-day baseline slope projected over 23 days turned a planted +15 into +4.2; issue #12). Otherwise
+    the baseline is a level (mean) model plus covariates. ``True``/``False`` force it. The rule reads the
+    calendar only, never the outcome. When a trend is fitted, ``causalEffect.trendContribution`` reports how much
+    of the effect it makes (posterior mean and 95% HDI of minus the slope's projection over the treatment phase,
+    relative to the pre-period mean), so a reader sees when an effect rests on an extrapolation.
 
     Windows. ``pre_period_days`` / ``post_period_days`` keep only the last/first N calendar days before/after the
     intervention (days whatever the frequency: 28 days = 4 points of a weekly series).
 
     Input checks (``ValueError``): the series goes through ``regular_series`` (missing periods are an error); the
     intervention (and end) date must fall inside the series; the pre period needs at least
-    max(7, parameters + 2) points, parameters = regression coefficients + the noise sd (11 for a daily series
-    without covariates; phi is not counted, its bounded prior keeps it identified); ``errors`` must be "ar1" or
+    max(5, parameters + 2) points, parameters = regression coefficients + the noise sd (3 for the level model of
+    a short daily baseline, 11 with trend and day of week; phi is not counted, its bounded prior keeps it
+    identified). Five is the shortest phase the WWC standards count as fully meeting them and the shortest the
+    demo's ABAB designs register; ``bench/calibration.py`` checks the intervals at that length); ``errors`` must be "ar1" or
     "iid"; covariates must cover every date, be numeric and finite, and vary over the pre period.
 
     ``draws``, ``tune``, ``chains`` are nutpie settings (per chain); ``seed`` makes results identical run to run.
@@ -152,7 +163,8 @@ def bayesian_its(
     ``to_dict()``::
 
         {"causalEffect": {"mean", "sd", "hdi95": [lo, hi], "probability_positive", "cumulative",
-                          "cumulativeHdi95": [lo, hi], "method"},
+                          "cumulativeHdi95": [lo, hi], "method",
+                          "trendContribution": None (no trend) | {"mean", "hdi95"}},
          "counterfactual": {"dates", "predicted", "observed", "lower95", "upper95"},
          "diagnostics": {"rhat", "ess_bulk", "ess_tail", "residualLag1Autocorrelation",
                          "autocorrelationWarning"},
@@ -170,20 +182,50 @@ def bayesian_its(
     sampler = _sampler_settings(seed, draws, tune, chains)
     _require_errors(errors)
     outcome = regular_series(series, name="series", min_length=3)
-    freq = outcome.index.freq
     intervention = _timestamp(intervention_date, "intervention_date")
     _require_inside(intervention, outcome.index, "intervention_date")
     outcome = _window(outcome, intervention, pre_period_days, post_period_days)
     end = None if treatment_end_date is None else _timestamp(treatment_end_date, "treatment_end_date")
     if end is not None:
         _require_end_inside(end, intervention, outcome.index)
-    phases = _phases(outcome.index, intervention, end)
     prior = _effect_prior(prior_effect_mean, prior_effect_sd)
+    model = _Model(day_of_week=day_of_week, trend=trend, errors=errors, sampler=sampler)
+    return _result(_analysed(outcome, intervention, end, covariates, prior, model))
+
+
+@dataclass(frozen=True)
+class _Model:
+    """The caller's model choices (``bayesian_its``): calendar terms, error model, sampler settings."""
+
+    day_of_week: bool | None
+    trend: bool | None
+    errors: str
+    sampler: dict
+
+
+@dataclass(frozen=True)
+class _Analysed:
+    """One fitted interruption, before it is summarised: what ``_result`` and the pooled ITS both read."""
+
+    outcome: pd.Series
+    phases: object
+    fit: _Fit
+    location: float
+    scale: float
+    cross_check: dict
+    wording: _Wording
+
+
+def _analysed(outcome: pd.Series, intervention: pd.Timestamp, end: pd.Timestamp | None,
+              covariates: pd.DataFrame | None, prior, model: _Model) -> _Analysed:
+    """Design, fit and cross-check of one interruption of a checked, windowed series (``bayesian_its``)."""
+    phases = _phases(outcome.index, intervention, end)
     given = pd.DataFrame(index=outcome.index) if covariates is None else covariates
-    weekly = _uses_day_of_week(day_of_week, freq, outcome.index[phases.pre])
-    sloped = _uses_trend(trend, int(phases.pre.sum()))
+    n_pre = int(phases.pre.sum())
+    weekly = _uses_day_of_week(model.day_of_week, outcome.index.freq, outcome.index[phases.pre])
+    sloped = _uses_trend(model.trend, n_pre, len(outcome) - n_pre)
     raw_predictors, labels = _raw_predictors(outcome.index, sloped, weekly, _aligned_covariates(given, outcome.index))
-    _require_pre_length(int(phases.pre.sum()), raw_predictors.shape[1] + 1, intervention)
+    _require_pre_length(n_pre, raw_predictors.shape[1] + 1, intervention)
     predictors = pd.DataFrame(
         {column: _standardised(raw_predictors[column], phases.pre, labels[column])[0] for column in raw_predictors},
         index=outcome.index,
@@ -191,11 +233,13 @@ def bayesian_its(
     standardised, location, scale = _standardised(outcome, phases.pre, "series")
     cross_check = hac_level_change(outcome.to_numpy(), _with_phase_indicators(predictors, phases), _LEVEL)
     if prior is None:
-        fit = _fit_counterfactual(standardised, predictors, phases, sampler, errors)
+        fit = _fit_counterfactual(standardised, predictors, phases, model.sampler, model.errors)
     else:
-        fit = _fit_segmented(standardised, predictors, phases, (prior[0] / scale, prior[1] / scale), sampler, errors)
-    wording = _Wording(unit=_unit(freq), terms=_model_terms(sloped, weekly, given), segmented=prior is not None)
-    return _result(outcome, phases, fit, location, scale, cross_check, wording)
+        fit = _fit_segmented(standardised, predictors, phases, (prior[0] / scale, prior[1] / scale), model.sampler,
+                             model.errors)
+    wording = _Wording(unit=_unit(outcome.index.freq), terms=_model_terms(sloped, weekly, given),
+                       segmented=prior is not None)
+    return _Analysed(outcome, phases, fit, location, scale, cross_check, wording)
 
 
 def _sampler_settings(seed, draws, tune, chains) -> dict:
@@ -244,12 +288,10 @@ def _require_end_inside(end: pd.Timestamp, intervention: pd.Timestamp, index: pd
 
 
 def _window(outcome: pd.Series, intervention: pd.Timestamp, pre_days, post_days) -> pd.Series:
-    keep = np.ones(len(outcome), dtype=bool)
-    if pre_days is not None:
-        keep &= outcome.index >= intervention - _days(pre_days, "pre_period_days")
-    if post_days is not None:
-        keep &= outcome.index < intervention + _days(post_days, "post_period_days")
-    return outcome[keep]
+    """The series inside the pre/post windows: a label slice, so the index keeps its frequency."""
+    first = None if pre_days is None else intervention - _days(pre_days, "pre_period_days")
+    last = None if post_days is None else intervention + _days(post_days, "post_period_days") - pd.Timedelta(1, "ns")
+    return outcome[first:last]
 
 
 def _days(value, name: str) -> pd.Timedelta:
@@ -275,14 +317,21 @@ def _effect_prior(mean, sd) -> tuple[float, float] | None:
 def _require_pre_length(n_pre: int, n_coefficients: int, intervention: pd.Timestamp) -> None:
     minimum = max(_MIN_PRE_PERIODS, n_coefficients + 1 + _RESIDUAL_DF_MARGIN)
     if n_pre < minimum:
-        raise ValueError(
+        raise _ShortBaseline(
             f"the pre period has {n_pre} observations before {date_label(intervention)}; at least {minimum} are needed "
             f"(max({_MIN_PRE_PERIODS}, {n_coefficients} coefficient{'s' if n_coefficients != 1 else ''} + noise sd "
             f"+ {_RESIDUAL_DF_MARGIN}))"
         )
 
 
-def _result(outcome, phases, fit: _Fit, location, scale, cross_check, wording: _Wording) -> ITSResult:
+def _trend_summary(draws: np.ndarray | None) -> dict | None:
+    return None if draws is None else {key: _summary(draws)[key] for key in ("mean", "hdi95")}
+
+
+def _result(analysed: _Analysed) -> ITSResult:
+    outcome, phases, fit, location, scale = (analysed.outcome, analysed.phases, analysed.fit, analysed.location,
+                                             analysed.scale)
+    cross_check, wording = analysed.cross_check, analysed.wording
     bands = _hdi(location + scale * fit.counterfactual_predictive)
     causal_effect = {
         **_summary(scale * fit.effect),
@@ -290,6 +339,7 @@ def _result(outcome, phases, fit: _Fit, location, scale, cross_check, wording: _
         "cumulativeHdi95": [float(bound) for bound in _hdi(scale * fit.cumulative)[0]],
         "method": "segmented level change (informative prior, all data)" if wording.segmented
         else "observed minus pre-period counterfactual (CausalPy InterruptedTimeSeries)",
+        "trendContribution": _trend_summary(None if fit.trend is None else scale * fit.trend),
     }
     persistence = None
     if fit.persistence is not None:
@@ -306,7 +356,7 @@ def _result(outcome, phases, fit: _Fit, location, scale, cross_check, wording: _
     diagnostics = _diagnostics(fit.posterior, fit.pre_residuals)
     autocorrelation = {"errors": "iid" if fit.phi is None else "ar1",
                        "phi": None if fit.phi is None else _summary(fit.phi)}
-    treated_dates = outcome.index[phases.treated]
-    text = _interpretation(causal_effect, persistence, diagnostics, autocorrelation, cross_check, treated_dates,
-                           wording)
+    opening = _opening(causal_effect, outcome.index[phases.treated], wording)
+    text = _interpretation(opening, causal_effect, persistence, diagnostics, autocorrelation, cross_check,
+                           wording.unit)
     return ITSResult(causal_effect, counterfactual, diagnostics, text, cross_check, persistence, autocorrelation)

@@ -29,7 +29,8 @@ def newey_west_maxlags(n_obs: int) -> int:
     return int(math.floor(4 * (n_obs / 100) ** (2 / 9)))
 
 
-def hac_level_change(outcome: np.ndarray, predictors: pd.DataFrame, level_column: str) -> dict:
+def hac_level_change(outcome: np.ndarray, predictors: pd.DataFrame, level_column: str,
+                     method: str = "segmented OLS with Newey-West HAC errors") -> dict:
     """Level change (coefficient of ``level_column``) from OLS of ``outcome`` on an intercept plus ``predictors``.
 
     ``predictors`` holds the trend, seasonal and covariate columns and the 0/1 post-intervention indicator named
@@ -37,6 +38,8 @@ def hac_level_change(outcome: np.ndarray, predictors: pd.DataFrame, level_column
     relative to the trend, the quantity the Bayesian ITS estimates (the classic segmented model of Wagner et al.
     2002 adds a slope change, which would turn the level coefficient into the shift at the intervention date only).
     Unlike the Bayesian counterfactual, the trend is estimated from both periods.
+
+    ``method`` names the regression in the result (and in the interpretation's cross-check sentence).
 
     Returns ``{"method", "levelChange", "se", "ci95": [lo, hi], "pValue", "hacMaxLags", "nObs"}`` in plain
     Python types.
@@ -56,7 +59,7 @@ def hac_level_change(outcome: np.ndarray, predictors: pd.DataFrame, level_column
     fit = sm.OLS(y, exog).fit(cov_type="HAC", cov_kwds={"maxlags": maxlags, "use_correction": True}, use_t=True)
     lower, upper = fit.conf_int(alpha=0.05).loc[level_column]
     return {
-        "method": "OLS segmented regression (level change + trend), Newey-West HAC standard errors",
+        "method": method,
         "levelChange": float(fit.params[level_column]),
         "se": float(fit.bse[level_column]),
         "ci95": [float(lower), float(upper)],

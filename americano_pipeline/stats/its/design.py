@@ -16,6 +16,7 @@ import pandas as pd
 from americano_pipeline.stats.validation import date_label, regular_series
 
 _MIN_PRE_FOR_TREND = 14
+_TREND = "t"
 _LEVEL = "level"
 _CARRYOVER = "carryover"
 
@@ -74,11 +75,11 @@ def _uses_day_of_week(requested: bool | None, freq, pre_dates: pd.DatetimeIndex)
     return daily and len(pre_dates) > 0 and int(pd.Series(pre_dates.dayofweek).value_counts().min()) >= 2
 
 
-def _uses_trend(requested: bool | None, n_pre: int) -> bool:
+def _uses_trend(requested: bool | None, n_pre: int, n_post: int) -> bool:
     """Whether the model gets a linear trend (see ``bayesian_its``, "Trend")."""
     if requested is not None and not isinstance(requested, bool):
         raise ValueError(f"trend must be True, False or None (automatic), got {requested!r}")
-    return n_pre >= _MIN_PRE_FOR_TREND if requested is None else requested
+    return n_pre >= max(_MIN_PRE_FOR_TREND, n_post) if requested is None else requested
 
 
 def _raw_predictors(index: pd.DatetimeIndex, sloped: bool, weekly: bool,
@@ -92,7 +93,7 @@ def _raw_predictors(index: pd.DatetimeIndex, sloped: bool, weekly: bool,
     """
     columns, labels = {}, {}
     if sloped:
-        columns["t"], labels["t"] = np.arange(len(index), dtype=float), "the trend"
+        columns[_TREND], labels[_TREND] = np.arange(len(index), dtype=float), "the trend"
     if weekly:
         weekday = np.asarray(index.dayofweek)
         for level in np.unique(weekday)[1:]:

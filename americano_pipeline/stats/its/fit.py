@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from americano_pipeline.stats.its.design import _CARRYOVER, _LEVEL, _Phases, _with_phase_indicators
+from americano_pipeline.stats.its.design import _CARRYOVER, _LEVEL, _TREND, _Phases, _with_phase_indicators
 from americano_pipeline.stats.its.sampler import _forecast, _model
 
 _COEFFICIENT_PRIOR_SD = 50.0
@@ -22,11 +22,13 @@ _HDI_PROB = 0.95
 
 @dataclass(frozen=True)
 class _Fit:
-    """Posterior draws on the standardised scale, shaped (chain, draw[, date]); ``phi`` is None for iid errors."""
+    """Posterior draws on the standardised scale, shaped (chain, draw[, date]); ``phi`` is None for iid errors,
+    ``trend`` (the trend's part of the effect, ``_trend_contribution``) None without a trend."""
 
     effect: np.ndarray
     cumulative: np.ndarray
     persistence: np.ndarray | None
+    trend: np.ndarray | None
     counterfactual_mean: np.ndarray
     counterfactual_predictive: np.ndarray
     pre_residuals: np.ndarray
@@ -64,6 +66,7 @@ def _fit_counterfactual(standardised: pd.Series, predictors: pd.DataFrame, phase
         effect=impact[..., treated].mean(axis=-1),
         cumulative=impact[..., treated].sum(axis=-1),
         persistence=impact[..., ~treated].mean(axis=-1) if phases.withdrawal.any() else None,
+        trend=_trend_contribution(model.idata.posterior, predictors, phases),
         counterfactual_mean=counterfactual["mu"].isel(treated_units=0).to_numpy(),
         counterfactual_predictive=predictive,
         pre_residuals=experiment.pre_impact.mean(("chain", "draw")).to_numpy(),
@@ -104,12 +107,22 @@ def _fit_segmented(standardised: pd.Series, predictors: pd.DataFrame, phases: _P
         effect=level,
         cumulative=level * int(phases.treated.sum()),
         persistence=beta.sel(coeffs=_CARRYOVER).to_numpy() if phases.withdrawal.any() else None,
+        trend=_trend_contribution(posterior, predictors, phases),
         counterfactual_mean=mean,
         counterfactual_predictive=predictive,
         pre_residuals=standardised.to_numpy()[phases.pre] - pre_fit.mean(("chain", "draw")).to_numpy(),
         phi=_phi(posterior),
         posterior=posterior,
     )
+
+
+def _trend_contribution(posterior, predictors: pd.DataFrame, phases: _Phases) -> np.ndarray | None:
+    """How much of the effect the extrapolated trend makes: minus the slope times the mean (pre-standardised) time
+    of the treatment phase, whose pre-period mean is 0, so it is the effect a level-only baseline would add."""
+    if _TREND not in predictors:
+        return None
+    slope = posterior["beta"].isel(treated_units=0).sel(coeffs=_TREND).to_numpy()
+    return -slope * float(predictors[_TREND][phases.treated].mean())
 
 
 def _phi(posterior) -> np.ndarray | None:

@@ -55,23 +55,37 @@ def _autocorrelation_sentence(lag1: float, phi: dict | None) -> str:
             f"{_interval(phi['hdi95'])}), widening the interval to the information the correlated days carry.")
 
 
-def _interpretation(effect, persistence, diagnostics, autocorrelation, cross_check, dates, wording: _Wording) -> str:
+def _uncertainty(effect: dict) -> str:
+    return (f"(95% HDI {_interval(effect['hdi95'])}; posterior probability of an increase "
+            f"{effect['probability_positive']:.2f})")
+
+
+def _opening(effect: dict, dates: pd.DatetimeIndex, wording: _Wording) -> str:
+    """The first sentence of one interruption's interpretation: the estimate over its treatment phase."""
     unit = wording.unit
     span = f"the {len(dates)} {unit if len(dates) == 1 else unit + 's'} from {date_label(dates[0])} to {date_label(dates[-1])}"
-    uncertainty = (
-        f"(95% HDI {_interval(effect['hdi95'])}; posterior probability of an increase "
-        f"{effect['probability_positive']:.2f})"
-    )
     if wording.segmented:
-        opening = (
+        return (
             f"A segmented model of all the data ({wording.terms} plus a level change), combined with the stated "
-            f"prior, estimates a level change of {effect['mean']:+.3g} per {unit} over {span} {uncertainty}."
+            f"prior, estimates a level change of {effect['mean']:+.3g} per {unit} over {span} {_uncertainty(effect)}."
         )
-    else:
-        opening = (
-            f"Over {span}, the outcome averaged {effect['mean']:+.3g} per {unit} relative to the counterfactual "
-            f"projected from a pre-intervention model of {wording.terms} {uncertainty}."
-        )
+    return (
+        f"Over {span}, the outcome averaged {effect['mean']:+.3g} per {unit} relative to the counterfactual "
+        f"projected from a pre-intervention model of {wording.terms} {_uncertainty(effect)}."
+    )
+
+
+def _pooled_opening(effect: dict, treated_days: list[int], interventions: list[str], unit: str) -> str:
+    """The first sentence of a pooled interpretation: the estimate over every analysed treatment phase."""
+    changes = ", ".join(interventions)
+    return (
+        f"Over the {sum(treated_days)} treatment {unit}s of {len(treated_days)} baseline-to-intervention changes "
+        f"(starting {changes}), the outcome averaged {effect['mean']:+.3g} per {unit} relative to counterfactuals "
+        f"projected from each change's own preceding baseline {_uncertainty(effect)}."
+    )
+
+
+def _interpretation(opening: str, effect, persistence, diagnostics, autocorrelation, cross_check, unit: str) -> str:
     lower, upper = effect["hdi95"]
     if lower > 0:
         verdict = "The interval excludes zero: the data support an increase."
@@ -86,7 +100,7 @@ def _interpretation(effect, persistence, diagnostics, autocorrelation, cross_che
         opening,
         verdict,
         f"Summed over the period that is {effect['cumulative']:.3g} (95% HDI {_interval(effect['cumulativeHdi95'])}).",
-        f"The frequentist cross-check (segmented OLS with Newey-West HAC errors) estimates a level change of "
+        f"The frequentist cross-check ({cross_check['method']}) estimates a level change of "
         f"{cross_check['levelChange']:.3g} (95% CI {_interval(cross_check['ci95'])}, p = {cross_check['pValue']:.2g}).",
     ]
     if persistence is not None:

@@ -1,5 +1,5 @@
 """The analysis layer's rules, on protocols built in memory: the metric under pre-registration, the tested
-direction, the ITS window of a reversal design, and which days a phase design observes."""
+direction, the ITS conditions of a reversal design, and which days a phase design observes."""
 
 from datetime import date
 
@@ -13,7 +13,7 @@ from americano_pipeline.analysis.inputs import (
     analysis_role,
     chosen_alternative,
     chosen_metric,
-    its_window,
+    its_conditions,
     moved_covariates,
     phase_observations,
     planned_changes,
@@ -74,22 +74,8 @@ def test_the_registered_outcome_is_analysed_unless_an_exploratory_run_names_anot
         chosen_metric(protocol, "m", "focus", exploratory=True)
 
 
-def test_the_its_window_of_an_abab_design_is_the_first_pair_with_its_withdrawal():
-    window = its_window(protocol_data("ABAB", [7, 6, 5, 8]), "bayesian_its")
-    assert window.to_dict() == {"start": "2026-03-02", "intervention": "2026-03-09", "treatmentEnd": "2026-03-15",
-                                "end": "2026-03-19", "prePhase": "baseline_1", "treatmentPhase": "intervention_1",
-                                "withdrawalPhases": ["baseline_2"]}
-
-
-def test_the_its_window_of_an_ab_design_has_no_treatment_end():
-    window = its_window(protocol_data("AB", [10, 12]), "bayesian_its")
-    assert (window.treatment_end, window.end) == (None, pd.Timestamp("2026-03-23"))
-
-
-def test_a_design_without_a_baseline_before_the_intervention_has_no_its_window():
-    with pytest.raises(AnalysisError, match="no baseline \\(A\\) phase is followed by an intervention \\(B\\) "
-                                            "phase in the observed phases 'BA'"):
-        its_window(protocol_data("BA", [5, 5]), "bayesian_its")
+def test_the_its_conditions_are_every_day_s_condition_with_washouts_marked():
+    assert its_conditions(protocol_data("AWB", [2, 1, 3])) == ["A", "A", "W", "B", "B", "B"]
 
 
 def test_phase_observations_leave_out_washout_and_unmeasured_days_and_count_them():
@@ -108,10 +94,9 @@ def test_planned_changes_are_the_first_day_of_every_later_phase():
 
 def test_a_covariate_the_intervention_moves_is_named_and_a_steady_one_is_not():
     data = protocol_data("ABAB", [7, 6, 5, 8])
-    window = its_window(data, "bayesian_its")
     rng = np.random.default_rng(4)
     steady = rng.normal(7.0, 0.5, len(data.days))
-    mediator = steady + np.where(data.days["condition"].eq("B") & (data.days["phase_number"] == 2), 1.0, 0.0)
+    mediator = steady + np.where(data.days["condition"].eq("B"), 1.0, 0.0)
     covariates = pd.DataFrame({"sleep_hours": steady, "hrv_score": mediator}, index=data.days.index)
-    moved = moved_covariates(covariates, window)
+    moved = moved_covariates(covariates, its_conditions(data))
     assert list(moved) == ["hrv_score"] and moved["hrv_score"] > 1

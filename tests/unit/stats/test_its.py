@@ -95,8 +95,8 @@ def test_hac_cross_check_matches_hand_built_ols_and_recovers_the_level_change():
                                               r"2024-01-01 to 2024-02-13"),
         ({"intervention_date": "2024-03-01"}, r"2024-03-01 is outside the series range 2024-01-01 to 2024-02-13"),
         ({"intervention_date": "not a date"}, r"intervention_date could not be read as a date: 'not a date'"),
-        ({"intervention_date": "2024-01-07"}, r"pre period has 6 observations before 2024-01-07; at least 7 "
-                                              r"are needed \(max\(7, 1 coefficient \+"),
+        ({"intervention_date": "2024-01-05"}, r"pre period has 4 observations before 2024-01-05; at least 5 "
+                                              r"are needed \(max\(5, 1 coefficient \+"),
         ({"pre_period_days": 9, "day_of_week": True, "trend": True}, r"pre period has 9 observations before 2024-01-31; at least 11"),
         ({"day_of_week": "yes"}, r"day_of_week must be True, False or None \(automatic\), got 'yes'"),
         ({"pre_period_days": 0}, r"pre_period_days must be a whole number of days >= 1, got 0"),
@@ -202,7 +202,8 @@ def test_to_dict_is_json_with_exactly_the_documented_keys(known_effect):
     assert set(out) == {"causalEffect", "counterfactual", "diagnostics", "interpretation", "crossCheck", "persistence",
                         "autocorrelation"}
     assert set(out["causalEffect"]) == {"mean", "sd", "hdi95", "probability_positive", "cumulative",
-                                        "cumulativeHdi95", "method"}
+                                        "cumulativeHdi95", "method", "trendContribution"}
+    assert set(out["causalEffect"]["trendContribution"]) == {"mean", "hdi95"}  # 30 baseline days >= 14 after
     assert set(out["counterfactual"]) == {"dates", "predicted", "observed", "lower95", "upper95"}
     assert set(out["diagnostics"]) == {"rhat", "ess_bulk", "ess_tail", "residualLag1Autocorrelation",
                                        "autocorrelationWarning"}
@@ -316,12 +317,29 @@ def test_day_of_week_terms_need_every_weekday_twice_in_the_pre_period():
         design._uses_day_of_week(True, weekly.freq, weekly[:28])
 
 
-@pytest.mark.slow
-def test_trend_needs_two_weeks_of_baseline():
-    assert design._uses_trend(None, 14) and not design._uses_trend(None, 13)
-    assert design._uses_trend(True, 7) and not design._uses_trend(False, 30)
+def test_a_trend_needs_two_weeks_of_baseline_and_no_longer_a_projection_than_its_baseline():
+    assert design._uses_trend(None, 14, 14) and not design._uses_trend(None, 13, 5)
+    assert not design._uses_trend(None, 21, 23)  # the demo AB protocol: its slope would be projected too far
+    assert design._uses_trend(True, 7, 30) and not design._uses_trend(False, 30, 5)
     with pytest.raises(ValueError, match="trend must be True, False or None \\(automatic\\), got 1"):
-        design._uses_trend(1, 30)
+        design._uses_trend(1, 30, 5)
+
+
+@pytest.mark.slow
+def test_the_trend_s_part_of_the_effect_is_reported():
+    """A steady slope of 1 per day and no intervention effect: the trend model's effect is about 0, and the
+    trend's part is minus its projection, about -(36.5 - 14.5) = -22, what a level model would have called an
+    effect."""
+    rng = np.random.default_rng(5)
+    series = daily(np.arange(44) + rng.normal(0, 1, 44))
+    effect = its.bayesian_its(series, INTERVENTION, day_of_week=False, errors="iid").to_dict()["causalEffect"]
+    assert effect["hdi95"][0] < 0 < effect["hdi95"][1]
+    assert effect["trendContribution"]["mean"] == pytest.approx(-22, abs=1.5)
+    low, high = effect["trendContribution"]["hdi95"]
+    assert -30 < low < high < -15
+    level = its.bayesian_its(series, INTERVENTION, day_of_week=False, errors="iid", trend=False).to_dict()
+    assert level["causalEffect"]["trendContribution"] is None
+    assert level["causalEffect"]["mean"] == pytest.approx(effect["mean"] - effect["trendContribution"]["mean"], abs=1)
 
 
 @pytest.mark.slow
