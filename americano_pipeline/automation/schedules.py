@@ -32,7 +32,7 @@ def schedule_timezone() -> str:
              description="02:00 local: snapshot, warehouse and every protocol's analyses in one run.")
 def nightly_schedule(context: dg.ScheduleEvaluationContext, postgres: PostgresResource):
     try:
-        register_protocols(context.instance, postgres)
+        register_protocols(context.instance, postgres, report=context.log.warning)
     except DatabaseUnavailable as exc:
         return dg.SkipReason(f"the study database is unavailable ({exc}); the next night retries")
     keys = context.instance.get_dynamic_partitions(protocols.name)

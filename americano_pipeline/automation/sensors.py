@@ -16,7 +16,7 @@ import json
 import dagster as dg
 from americano_pipeline.automation.jobs import ALL_HISTORY_CONFIG, whole_graph_job
 from americano_pipeline.source.connection import DatabaseUnavailable
-from americano_pipeline.partitions import protocols
+from americano_pipeline.partitions import protocols, valid_protocol_ids
 from americano_pipeline.resources.postgres import PostgresResource
 
 PHASES_SQL = """
@@ -51,7 +51,8 @@ def new_phase_sensor(context: dg.SensorEvaluationContext, postgres: PostgresReso
             current = phase_signatures(conn.execute(PHASES_SQL).fetchall())
     except DatabaseUnavailable as exc:
         return dg.SkipReason(f"the study database is unavailable ({exc}); the cursor is kept and the next tick retries")
-    changed = changed_protocols(json.loads(context.cursor) if context.cursor else {}, current)
+    changed = valid_protocol_ids(changed_protocols(json.loads(context.cursor) if context.cursor else {}, current),
+                                 report=context.log.warning)
     if not changed:
         return dg.SkipReason(f"no phase started or ended and no new protocol among {len(current)} protocols")
     known = set(context.instance.get_dynamic_partitions(protocols.name))

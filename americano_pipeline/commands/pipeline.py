@@ -22,7 +22,8 @@ def _registered_protocols(instance) -> tuple[list[str], list[str]]:
     from americano_pipeline.partitions import protocols, register_protocols
     from americano_pipeline.resources.postgres import PostgresResource
 
-    added = register_protocols(instance, PostgresResource())
+    added = register_protocols(instance, PostgresResource(),
+                               report=lambda reason: print(f"americano: warning: {reason}", file=sys.stderr))
     return added, instance.get_dynamic_partitions(protocols.name)
 
 

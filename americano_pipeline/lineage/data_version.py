@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from americano_pipeline import settings
 
 REMOTE_NAME = "americano"
 UNVERSIONED = "unversioned"
+_VERSION = re.compile(r"[0-9a-f]{32}(\.dir)?")
 
 
 def current_data_version(tracked: Path | None = None) -> str:
@@ -80,8 +82,38 @@ class VersionNotFound(LookupError):
     """No cache or remote holds the requested data version."""
 
 
+class RestoreRefused(ValueError):
+    """A restore that would build a path from a malformed hash or overwrite a user's files."""
+
+
+def checked_version(md5: str) -> str:
+    """``md5`` when it is a DVC hash (32 lowercase hex digits, ``.dir`` for a directory); checked before any path
+    is built from it, so a hash can never name a file outside the cache (``../../etc``, ``/etc/passwd``)."""
+    if not isinstance(md5, str) or not _VERSION.fullmatch(md5):
+        raise RestoreRefused(
+            f"{md5!r} is not a data version: expected 32 lowercase hex digits, optionally followed by .dir "
+            "(the data_version_hash recorded with a snapshot, e.g. 8c66bd0a2f8a1e2f0c2f4b7d9e1a3c5b.dir)"
+        )
+    return md5
+
+
+def _require_free(target: Path) -> None:
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise RestoreRefused(
+            f"restore target {target} already exists and is not an empty directory; nothing was changed. "
+            "Choose a new or empty directory (--to DIR)"
+        )
+
+
 def restore(tracked: Path, md5: str, target: Path, remote: str | None = None) -> Path:
-    """Rebuild version ``md5`` of the tracked directory into ``target`` (atomically), from the cache or remote."""
+    """Rebuild version ``md5`` of the tracked directory into ``target``, from the cache or remote.
+
+    Nothing of the user's is overwritten: the hash is validated before any path is built, ``target`` must be new
+    or an empty directory (``RestoreRefused`` otherwise), and the files are assembled and verified in a staging
+    directory beside it that is renamed into place at the end and removed on any error."""
+    if not checked_version(md5).endswith(".dir"):
+        raise RestoreRefused(f"{md5} is the hash of a single file; a snapshot cut's data version ends in .dir")
+    _require_free(target)
     repo = _repo(tracked, remote)
     stores = [repo.cache.local] + ([repo.cloud.get_remote_odb(REMOTE_NAME)] if remote else [])
 
@@ -93,15 +125,19 @@ def restore(tracked: Path, md5: str, target: Path, remote: str | None = None) ->
         where = "the DVC cache" + (f" or the remote {remote}" if remote else "")
         raise VersionNotFound(f"data version {oid} is not in {where}")
 
+    listing = json.loads(locate(md5).read_text())
     staging = target.with_name(f".{target.name}.restoring")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    for entry in json.loads(locate(md5).read_text()):
-        destination, source = staging / entry["relpath"], locate(entry["md5"])
-        shutil.copyfile(source, destination)
-        if file_md5(destination) != entry["md5"]:
-            raise VersionNotFound(f"{entry['relpath']} of data version {md5}: the stored copy {source} is corrupt")
-    if target.exists():
-        shutil.rmtree(target)
-    os.rename(staging, target)
+    try:
+        for entry in listing:
+            destination, source = staging / entry["relpath"], locate(entry["md5"])
+            shutil.copyfile(source, destination)
+            if file_md5(destination) != entry["md5"]:
+                raise VersionNotFound(f"{entry['relpath']} of data version {md5}: the stored copy {source} is corrupt")
+        _require_free(target)
+        os.rename(staging, target)  # replaces an empty directory, fails on a non-empty one
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return target

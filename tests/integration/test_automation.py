@@ -9,7 +9,7 @@ import dagster as dg
 from americano_pipeline.automation.schedules import nightly_schedule
 from americano_pipeline.automation.sensors import new_phase_sensor
 from americano_pipeline.source.connection import connect
-from americano_pipeline.partitions import protocols
+from americano_pipeline.partitions import protocols, register_protocols
 from americano_pipeline.resources.postgres import PostgresResource
 
 pytestmark = pytest.mark.integration
@@ -178,3 +178,28 @@ def test_a_killed_run_leaves_the_last_good_results_and_the_next_run_succeeds(sou
     assert set(renewed) == set(before)
     assert all(json.loads(renewed[path])["provenance"]["dagsterRunId"] !=
                json.loads(before[path])["provenance"]["dagsterRunId"] for path in renewed)
+
+
+def test_a_protocol_id_that_is_not_a_cuid_is_reported_and_never_becomes_a_partition(source_db):
+    bad = ["../../../tmp/x", "a,b [c]*"]
+    with connect(source_db) as conn:
+        # The project's schema refuses such ids; an app database managed by Prisma may not (schema.sql says so).
+        conn.execute('ALTER TABLE experiment_protocols DROP CONSTRAINT "experiment_protocols_id_cuid"')
+        for protocol_id in bad:
+            conn.execute("CREATE TEMP TABLE rogue AS SELECT * FROM experiment_protocols LIMIT 1")
+            conn.execute("UPDATE rogue SET id = %s", [protocol_id])
+            conn.execute("INSERT INTO experiment_protocols SELECT * FROM rogue")
+            conn.execute("DROP TABLE rogue")
+        conn.commit()
+    good = [protocol_id for protocol_id in protocol_ids(source_db) if protocol_id not in bad]
+    with dg.DagsterInstance.ephemeral() as instance:
+        reported = []
+        added = register_protocols(instance, PostgresResource(url=source_db), report=reported.append)
+        assert sorted(added) == good and sorted(instance.get_dynamic_partitions(protocols.name)) == good
+        assert sorted(reported) == sorted(
+            f"experiment_protocols row with id {protocol_id!r}: not a CUID ('c' + 24 lowercase letters or digits), "
+            "so it is not registered as a protocol partition; fix the id in the study database" for protocol_id in bad)
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = tick(instance, source_db)
+        assert sorted(r.partition_key for r in first.run_requests) == good
+        assert [sorted(r.partition_keys) for r in first.dynamic_partitions_requests] == [good]
