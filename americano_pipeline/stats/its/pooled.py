@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from americano_pipeline.stats.its.api import (
+    ITSResult,
     _Analysed,
     _analysed,
     _Model,
@@ -42,34 +43,16 @@ _BASELINE, _TREATMENT = "A", "B"
 
 
 @dataclass(frozen=True)
-class PooledITSResult:
+class PooledITSResult(ITSResult):
     """Result of :func:`pooled_its`; ``to_dict()`` is ``bayesian_its``'s JSON shape plus ``changes`` and
     ``skippedChanges``."""
 
-    causal_effect: dict
-    counterfactual: dict
-    diagnostics: dict
-    interpretation: str
-    cross_check: dict
-    persistence: dict | None
-    autocorrelation: dict
     changes: list
     skipped_changes: list
 
     def to_dict(self) -> dict:
-        return copy.deepcopy(
-            {
-                "causalEffect": self.causal_effect,
-                "counterfactual": self.counterfactual,
-                "diagnostics": self.diagnostics,
-                "interpretation": self.interpretation,
-                "crossCheck": self.cross_check,
-                "persistence": self.persistence,
-                "autocorrelation": self.autocorrelation,
-                "changes": self.changes,
-                "skippedChanges": self.skipped_changes,
-            }
-        )
+        return {**super().to_dict(), "changes": copy.deepcopy(self.changes),
+                "skippedChanges": copy.deepcopy(self.skipped_changes)}
 
 
 @dataclass(frozen=True)
