@@ -39,6 +39,7 @@ test: $(TEST_STAMP) bytecode $(MANIFEST)
 DAGSTER := $(VENV)/bin/dagster
 materialize: bytecode $(MANIFEST)
 	$(VENV)/bin/americano prepare
+	$(VENV)/bin/americano runs recover
 	$(SETTINGS) time $(DAGSTER) job execute -m americano_pipeline.definitions -j snapshot_and_warehouse
 	$(SETTINGS) time $(DAGSTER) asset materialize -m americano_pipeline.definitions --select 'group:analysis' \
 		--partition-range "$$($(VENV)/bin/americano protocols --range)"

@@ -12,9 +12,17 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 from americano_pipeline import settings
+
+# SeedConfig's bounds (demo.synthetic), repeated here so that --help imports nothing heavy; a unit test keeps them
+# equal. The days must hold the three demo protocols; the last day must be in the past, or the snapshot checks
+# would reject its events as lying in the future.
+SEED_USERS = (1, 1000)
+SEED_DAYS = (140, 3650)
+SEED_EVENTS_PER_DAY = (8, 1000)
+EARLIEST_END_DATE = date(2000, 1, 1)
 
 
 def _non_negative(text: str) -> int:
@@ -23,17 +31,34 @@ def _non_negative(text: str) -> int:
     return int(text)
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return int(text)
+def _span(bounds: tuple[int, int]) -> str:
+    return f"{bounds[0]} to {bounds[1]}"
 
 
-def _iso_date(text: str) -> date:
+def _bounded(bounds: tuple[int, int]):
+    """An argparse type for an integer within ``bounds``, checked on the text so that no size reaches the seed
+    that would overflow its calendar or memory (digits only: '1e20' and '-3' are refused as they are)."""
+    low, high = bounds
+
+    def integer(text: str) -> int:
+        if not (text.isascii() and text.isdigit() and len(text) <= len(str(high)) and low <= int(text) <= high):
+            raise argparse.ArgumentTypeError(f"must be an integer from {_span(bounds)}, got {text!r}")
+        return int(text)
+
+    return integer
+
+
+def _end_date(text: str) -> date:
+    """A day from EARLIEST_END_DATE to yesterday (UTC), the last days whose events the snapshot checks accept."""
+    latest = datetime.now(timezone.utc).date() - timedelta(days=1)
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a date as YYYY-MM-DD, got {text!r}") from None
+        day = None
+    if day is None or not EARLIEST_END_DATE <= day <= latest:
+        raise argparse.ArgumentTypeError(
+            f"must be a date (YYYY-MM-DD) from {EARLIEST_END_DATE} to {latest} (yesterday, UTC), got {text!r}")
+    return day
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,13 +67,21 @@ def _parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="manage the embedded PostgreSQL cluster under data/postgres")
     db.add_argument("action", choices=["start", "stop", "status", "reset", "url"])
+    db.add_argument("--admin", action="store_true",
+                    help="with url: the maintenance (owner) login instead of the pipeline's read-only login")
 
     seed = commands.add_parser("seed", help="fill the source database with synthetic study data")
-    seed.add_argument("--users", type=_positive, default=1, help="study participants (default 1)")
-    seed.add_argument("--days", type=_positive, default=150, help="days of history (default 150)")
-    seed.add_argument("--events-per-day", type=_positive, default=30, help="mean events per user-day (default 30)")
+    seed.add_argument("--users", type=_bounded(SEED_USERS), default=1,
+                      help=f"study participants, {_span(SEED_USERS)} (default 1)")
+    seed.add_argument("--days", type=_bounded(SEED_DAYS), default=150,
+                      help=f"days of history, {_span(SEED_DAYS)} (the minimum holds the three demo protocols; "
+                           "default 150)")
+    seed.add_argument("--events-per-day", type=_bounded(SEED_EVENTS_PER_DAY), default=30,
+                      help=f"mean events per user-day, {_span(SEED_EVENTS_PER_DAY)} (default 30)")
     seed.add_argument("--seed", type=_non_negative, default=42, help="random seed (default 42)")
-    seed.add_argument("--end-date", type=_iso_date, default=None, help="last day of data (default yesterday, UTC)")
+    seed.add_argument("--end-date", type=_end_date, default=None,
+                      help=f"last day of data (UTC), {EARLIEST_END_DATE} to yesterday, as later events would lie in "
+                           "the future (default yesterday)")
     seed.add_argument("--reset", action="store_true", help="replace existing study data")
 
     commands.add_parser("demo", help="start the database, seed it if empty, run the pipeline, print a summary")
@@ -59,9 +92,15 @@ def _parser() -> argparse.ArgumentParser:
     partitions.add_argument("--range", action="store_true",
                             help="print only <first>...<last>, for `dagster asset materialize --partition-range`")
 
+    runs = commands.add_parser("runs", help="put right runs of the local Dagster instance whose process was killed")
+    runs.add_argument("action", choices=["recover"],
+                      help="recover: mark runs whose process is gone failed, free their pool slots, end their "
+                           "leftover processes (dbt)")
+
     restore = commands.add_parser("restore", help="rebuild an earlier snapshot cut, byte for byte, from its DVC hash")
     restore.add_argument("data_version", help="the data_version_hash recorded with the snapshot (<md5>.dir)")
-    restore.add_argument("--to", default=None, help="target directory (default data/restored/<hash>)")
+    restore.add_argument("--to", default=None, help="a new or empty target directory (default "
+                                                    "data/restored/<hash>); a non-empty one is refused")
 
     commands.add_parser("env", help="print the resolved settings as shell exports, for "
                                     "`eval \"$(americano env)\"` before dagster, dbt or mlflow commands")
@@ -77,13 +116,18 @@ def _run(args: argparse.Namespace) -> bool:
     if args.command == "db":
         from americano_pipeline.commands.db import db
 
-        db(args.action)
+        db(args.action, admin=args.admin)
         return True
     if args.command == "seed":
         from americano_pipeline.commands.seed import seed
 
         seed(users=args.users, days=args.days, events_per_day=args.events_per_day, seed=args.seed,
              end_date=args.end_date, reset=args.reset)
+        return True
+    if args.command == "runs":
+        from americano_pipeline.commands.runs import recover
+
+        recover()
         return True
     if args.command == "restore":
         from americano_pipeline.commands.restore import restore
@@ -110,14 +154,25 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     return DatabaseUnavailable, ClusterError, NotEmpty, VersionNotFound, ValueError
 
 
+def _message(exc: Exception) -> str | None:
+    """The one line for an error that is the user's to fix, or None for a bug (which keeps its traceback).
+
+    An OSError that names a file is the user's: a data directory below a file, a read-only or full disk.
+    """
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"cannot use {exc.filename}: {exc.strerror}"
+    return str(exc) if isinstance(exc, _expected_errors()) else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return 0 if _run(args) else 1
     except Exception as exc:
-        if not isinstance(exc, _expected_errors()):
+        message = _message(exc)
+        if message is None:
             raise
-        print(f"americano: error: {exc}", file=sys.stderr)
+        print(f"americano: error: {message}", file=sys.stderr)
         return 1
 
 

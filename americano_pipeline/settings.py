@@ -105,8 +105,18 @@ def dvc_remote() -> str | None:
 
 
 def external_database_url() -> str | None:
-    """AMERICANO_DATABASE_URL, when the user points the pipeline at an existing server."""
+    """AMERICANO_DATABASE_URL, when the user points the pipeline at an existing server: its read-only login."""
     return os.environ.get("AMERICANO_DATABASE_URL") or None
+
+
+def external_writer_url() -> str | None:
+    """AMERICANO_WRITER_DATABASE_URL: the provenance login on that server (unset: AMERICANO_DATABASE_URL's)."""
+    return os.environ.get("AMERICANO_WRITER_DATABASE_URL") or None
+
+
+def external_admin_url() -> str | None:
+    """AMERICANO_ADMIN_DATABASE_URL: the login that owns the schema on that server (unset: AMERICANO_DATABASE_URL's)."""
+    return os.environ.get("AMERICANO_ADMIN_DATABASE_URL") or None
 
 
 def pg_port() -> int:

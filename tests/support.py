@@ -1,9 +1,12 @@
-"""Helpers the tests import (fixtures stay in the conftest files): a free local port, a seeded database."""
+"""Helpers the tests import (fixtures stay in the conftest files): a free local port, a seeded database, the URL
+of one of the cluster's least-privilege logins."""
 
 from __future__ import annotations
 
 import socket
 from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict
 
 from americano_pipeline.source.cluster import LocalCluster
 from americano_pipeline.source.connection import connect
@@ -26,3 +29,8 @@ def seeded_database(cluster: LocalCluster, name: str, config, truth_path: Path):
     with connect(url) as conn:
         report = seed(conn, config, ground_truth_path=truth_path)
     return url, report
+
+
+def login_url(cluster: LocalCluster, url: str, login: str) -> str:
+    """The URL of ``login`` (a login of ``cluster``, e.g. ``READER_ROLE``) on the database that ``url`` names."""
+    return cluster.url(conninfo_to_dict(url)["dbname"], login=login)

@@ -6,8 +6,10 @@ protocols one run per asset, which pays the heavy imports (and the ITS model com
 Failure policy:
 - A protocol whose data cannot support the method (``AnalysisError``: too short a baseline, an unknown metric ...)
   fails alone: the loop yields the error and goes on with the next protocol.
-- Anything else (the warehouse missing, the MLflow store or the database down, a bug) propagates at once; what
-  was published before it stays published.
+- Anything else (the warehouse missing, its last build failed its blocking checks, the MLflow store or the
+  database down, a bug) propagates at once; what was published before it stays published.
+- Provenance: every result records the data version of the cut the marts were built from, read from the same
+  connection the marts are read from (``MartsReader.release``), never the newest snapshot.
 - Pre-registration: each protocol is analysed on its registered ``primaryOutcome`` unless the run is an
   explicitly labelled exploratory one (``inputs.chosen_metric``).
 The caller (the Dagster asset) turns each outcome into events and fails the step naming every failed protocol
@@ -16,6 +18,7 @@ The caller (the Dagster asset) turns each outcome into events and fails the step
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
@@ -35,8 +38,10 @@ def analyse_protocols(protocol_ids: Iterable[str], execution: Execution, *, meth
                       exploratory: bool, analyse: Analyse, tracker: Tracker,
                       writer: Callable[[], AbstractContextManager]) -> Iterator[Published | AnalysisError]:
     """Analyse and publish each protocol in turn with ``analyse(reader, data, metric)``; yields its ``Published``
-    or the ``AnalysisError`` that stopped it (module doc)."""
+    or the ``AnalysisError`` that stopped it (module doc). ``execution.data_version`` is set here, from the
+    marts' release."""
     with MartsReader() as reader:
+        execution = dataclasses.replace(execution, data_version=reader.release().data_version)
         for protocol_id in protocol_ids:
             started_at = datetime.now(timezone.utc)
             try:

@@ -3,7 +3,8 @@
 Why read-only and from the marts only: DuckDB allows a single writer (the dbt build), so every reader opens the
 file ``read_only`` and never blocks it; and the analyses must see exactly the cut the warehouse was built from
 (``dim_protocols`` for the pre-registered design, ``fct_protocol_daily_outcomes`` for the daily series,
-``fct_daily_context`` for covariates), not a newer state of the source database.
+``fct_daily_context`` for covariates, ``warehouse_builds`` for the data version of that cut), not a newer state
+of the source database or a newer snapshot.
 """
 
 from __future__ import annotations
@@ -110,6 +111,13 @@ class MartsReader:
             raise ValueError(f"fct_daily_context has no column {unknown[0]!r}; its columns are {', '.join(known)}")
         frame["date"] = pd.to_datetime(frame["date"])
         return frame.set_index("date")[list(columns)].astype(float)
+
+    def release(self):
+        """What the marts hold (``lineage.warehouse_release.release``): the data version of their last build, or
+        ``WarehouseNotReleased`` when that build failed its blocking checks."""
+        from americano_pipeline.lineage.warehouse_release import release
+
+        return release(self._conn, self.path)
 
     def phase_summary(self) -> list[tuple]:
         """Per protocol (in start order) and phase: protocol id, start date, design, primary outcome, phase number,

@@ -43,7 +43,7 @@ class Execution:
     asset_key: str  # e.g. "analysis/its_result": the MLflow experiment
     dagster_run_id: str
     git: GitState
-    data_version: str  # DVC hash of the snapshot cut the warehouse was built from
+    data_version: str | None  # DVC hash of the cut the marts were built from (batch sets it from their release)
     output_root: Path  # <data dir>/analysis
 
     def tags(self, protocol_id: str) -> dict[str, str]:

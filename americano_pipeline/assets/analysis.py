@@ -115,13 +115,12 @@ def _materialize(context: dg.AssetExecutionContext, config: AnalysisConfig, post
     from americano_pipeline.analysis.errors import AnalysisError
     from americano_pipeline.analysis.runner import Execution
     from americano_pipeline.lineage.code_state import git_state
-    from americano_pipeline.lineage.data_version import current_data_version
 
     key = context.asset_key.to_user_string()
     tracker = mlflow_tracking.tracker()
     tracker.experiment_id(key)
     execution = Execution(asset=context.asset_key.path[-1], asset_key=key, dagster_run_id=context.run_id,
-                          git=git_state(), data_version=current_data_version(), output_root=settings.analysis_dir())
+                          git=git_state(), data_version=None, output_root=settings.analysis_dir())
     published, failures = {}, []
     try:
         for outcome in analyse_protocols(context.partition_keys, execution, method=method, metric=config.metric,

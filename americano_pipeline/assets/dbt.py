@@ -14,10 +14,15 @@ Why this shape:
 - dbt runs from this project's virtual environment (next to ``sys.executable``), never whatever is on PATH.
 - Each build is an MLflow run (experiment ``warehouse``: models built, tests passed/failed, with the git and DVC
   tags), logged whether the build passed or not, so a result's lineage can be followed in MLflow alone.
+- A build writes a staging copy of the warehouse and replaces the published file only when it passed; a failed
+  build leaves the published marts and their data version as they were and records its failure there, so the
+  analyses refuse to run until a build passes (``lineage.warehouse_release``).
 """
 
+import os
 import sys
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +43,7 @@ from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource
 DBT_PROJECT_DIR = settings.PROJECT_ROOT / "dbt_project"
 WAREHOUSE_GROUP = "warehouse"
 DUCKDB_POOL = "duckdb"
+DUCKDB_PATH_VARIABLE = "AMERICANO_DUCKDB_PATH"  # the warehouse file dbt writes (profiles.yml)
 FAILURE_PREFIX = "FAIL "  # what the dbt macro explain_failures logs before each failing row's explanation
 
 warehouse_project = DbtProject(project_dir=DBT_PROJECT_DIR)
@@ -105,18 +111,34 @@ def explained_events(invocation: DbtCliInvocation) -> Iterator[Any]:
 )
 def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                          mlflow_tracking: MlflowTrackingResource):
-    """``dbt build`` of the selected models and their tests (the only writer of the DuckDB file)."""
+    """``dbt build`` of the selected models and their tests into a staging copy of the warehouse, published only
+    when the build passed (``lineage.warehouse_release``); the only writer of the DuckDB file."""
+    from americano_pipeline.lineage import warehouse_release
+
     tracker = mlflow_tracking.tracker()
     tracker.experiment_id(context.op_def.name)  # an unreachable store fails before dbt runs
-    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
-    models, tests = 0, []
-    for event in explained_events(invocation):
-        if isinstance(event, dg.Output):
-            models += 1
-        elif isinstance(event, dg.AssetCheckResult):
-            tests.append(event.passed)
-        yield event
-    error = invocation.get_error()
+    published = settings.duckdb_path()
+    try:
+        staging = warehouse_release.staged(published)
+    except warehouse_release.DuckDBLockTimeout as exc:
+        raise dg.Failure(description=str(exc)) from None
+    try:
+        with _building_into(staging):
+            invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+        models, tests = 0, []
+        for event in explained_events(invocation):
+            if isinstance(event, dg.Output):
+                models += 1
+            elif isinstance(event, dg.AssetCheckResult):
+                tests.append(event.passed)
+            yield event
+        error = invocation.get_error()
+        if error is None:
+            warehouse_release.publish(staging, published)
+        else:
+            warehouse_release.keep_failure(staging, published)
+    finally:
+        warehouse_release.discard(staging)
     run_id = tracker.log_run(
         context.op_def.name, run_name(context),
         params={"command": "dbt build", "models_selected": len(context.selected_asset_keys)},
@@ -126,3 +148,17 @@ def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     context.log.info(f"dbt build logged as MLflow run {run_id} (experiment {context.op_def.name})")
     if error is not None:
         raise error
+
+
+@contextmanager
+def _building_into(staging: Path) -> Iterator[None]:
+    """dbt (a subprocess started inside) writes ``staging``: the profile reads AMERICANO_DUCKDB_PATH."""
+    previous = os.environ.get(DUCKDB_PATH_VARIABLE)
+    os.environ[DUCKDB_PATH_VARIABLE] = str(staging)
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[DUCKDB_PATH_VARIABLE]
+        else:
+            os.environ[DUCKDB_PATH_VARIABLE] = previous

@@ -5,7 +5,8 @@ validation must gate what becomes *current*. The step extracts an immutable snap
 it through the quarantine/promote gate (``checks.gate``, which holds the strict/non-strict policy), versions a
 promoted cut with DVC, and reports: one materialization and one check result per table, and one MLflow run
 (experiment ``raw_snapshot``: rows, bytes and failing rows per table, the data version). The MLflow store is
-reached before the extract, so an unavailable one costs nothing.
+reached before the extract, so an unavailable one costs nothing. A database that is down, or fails mid-extract,
+fails the step with one line that says the current cut was not touched (the extract only writes new files).
 """
 
 from pydantic import Field
@@ -50,7 +51,7 @@ def raw_snapshot(context: dg.AssetExecutionContext, config: SnapshotConfig, post
     from americano_pipeline.checks.gate import gate_cut
     from americano_pipeline.lineage.snapshot_store import new_snapshot_id
     from americano_pipeline.lineage.data_version import file_md5
-    from americano_pipeline.source.extract import extract
+    from americano_pipeline.source.extract import ExtractFailed, extract
 
     tracker = mlflow_tracking.tracker()
     tracker.experiment_id(context.op_def.name)
@@ -59,7 +60,7 @@ def raw_snapshot(context: dg.AssetExecutionContext, config: SnapshotConfig, post
     try:
         with postgres.reader() as conn:
             files = extract(conn, settings.raw_dir(), snapshot_id, window)
-    except DatabaseUnavailable as exc:
+    except (DatabaseUnavailable, ExtractFailed) as exc:
         raise dg.Failure(description=f"{exc}; the previous snapshot in {current_dir} is unchanged") from None
     gate = gate_cut(files, snapshot_id, strict=config.strict, quarantine_dir=settings.quarantine_dir(),
                     current_dir=current_dir)

@@ -15,11 +15,18 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.parquet as pq
 
-from americano_pipeline.checks.schemas import ROW_RULE_COLUMNS, overlapping_phase, plan_problem, schema_for
+from americano_pipeline.checks.schemas import PHASE_RULES, ROW_RULE_COLUMNS, phase_problems, plan_problem, schema_for
 from americano_pipeline.source.schema import TABLES
 
 SAMPLE_ROWS = 20
+NULL = "NULL"
 _NULLABLE_INTS = {pa_arrow.int32(): pd.Int32Dtype(), pa_arrow.int64(): pd.Int64Dtype()}
+
+
+def _is_null(value) -> bool:
+    """A missing value, which pandas prints as None, nan, NaT or <NA> depending on the column's type; a report says
+    NULL, as the database would."""
+    return pd.api.types.is_scalar(value) and bool(pd.isna(value))
 
 
 def read_frame(path: Path) -> pd.DataFrame:
@@ -54,8 +61,8 @@ class TableReport:
         lines += [f"| {key} | {n:,} |" for key, n in self.counts().items()]
         lines += ["", "| id | column | value | rule |", "|---|---|---|---|"]
         for record in self.violations.head(SAMPLE_ROWS).itertuples():
-            value = str(record.value).replace("|", "\\|")
-            lines.append(f"| {record.id} | {record.column} | {value[:80]} | {record.rule} |")
+            value = NULL if _is_null(record.value) else str(record.value)[:80].replace("|", "\\|")
+            lines.append(f"| {record.id} | {record.column} | {value} | {record.rule} |")
         return "\n".join(lines)
 
     def summary(self) -> str:
@@ -63,11 +70,16 @@ class TableReport:
         if self.passed:
             return f"{self.table}: all {self.rows:,} rows valid"
         first = self.violations.drop_duplicates(["column", "rule"])
-        parts = [f"{r.column} {r.rule} (e.g. id {r.id} value {str(r.value)[:60]!r})" for r in first.itertuples()]
+        parts = [f"{r.column} {r.rule} (e.g. id {r.id} value {_quoted(r.value)})" for r in first.itertuples()]
         return f"{self.table}: {len(self.failing_rows):,} of {self.rows:,} rows fail: " + "; ".join(parts)
 
 
-def _violations(table: str, frame: pd.DataFrame, errors: pa.errors.SchemaErrors | None) -> pd.DataFrame:
+def _quoted(value) -> str:
+    return NULL if _is_null(value) else repr(str(value)[:60])
+
+
+def _violations(table: str, frame: pd.DataFrame, errors: pa.errors.SchemaErrors | None,
+                cut: dict[str, pd.DataFrame], now: pd.Timestamp) -> pd.DataFrame:
     if errors is None:
         return pd.DataFrame(columns=["row", "id", "column", "rule", "value"])
     cases = errors.failure_cases.copy()
@@ -77,11 +89,9 @@ def _violations(table: str, frame: pd.DataFrame, errors: pa.errors.SchemaErrors 
     rows = cases["index"].astype(int)
     values = [frame.at[row, column] if column in frame.columns else case
               for row, column, case in zip(rows, cases["column"], cases["failure_case"])]
-    if table == "phase_assignments":
-        others = overlapping_phase(frame)
-        values = [f"{frame.at[row, 'phaseLabel']} overlaps {others.at[row]}"
-                  if rule == "phases_do_not_overlap" else value
-                  for row, rule, value in zip(rows, cases["check"], values)]
+    problems = {rule: phase_problems(rule, frame, cut, now) for rule in set(cases["check"]) & PHASE_RULES.keys()}
+    values = [problems[rule].at[row] if rule in problems else value
+              for row, rule, value in zip(rows, cases["check"], values)]
     values = [plan_problem(value) if rule == "registered_analysis_plan" else value
               for rule, value in zip(cases["check"], values)]
     return pd.DataFrame({
@@ -89,12 +99,13 @@ def _violations(table: str, frame: pd.DataFrame, errors: pa.errors.SchemaErrors 
         "id": frame.loc[rows, "id"].to_numpy(),
         "column": cases["column"].to_numpy(),
         "rule": cases["check"].astype(str).str.replace("field_uniqueness", "unique").to_numpy(),
-        "value": values,
+        "value": pd.Series(values, dtype=object),  # as read: no None turned into NaT, no 5 into 5.0
     }).drop_duplicates(["row", "column", "rule"]).reset_index(drop=True)
 
 
 def validate_cut(cut: dict[str, pd.DataFrame], now: pd.Timestamp | None = None) -> dict[str, TableReport]:
     """Validate every table of a consistent cut (lazily: all failures, not the first)."""
+    now = now or pd.Timestamp.now(tz="UTC")  # one clock for the rules and the explanations of their failures
     reports = {}
     for table in TABLES:
         frame = cut[table]
@@ -103,7 +114,7 @@ def validate_cut(cut: dict[str, pd.DataFrame], now: pd.Timestamp | None = None) 
             errors = None
         except pa.errors.SchemaErrors as exc:
             errors = exc
-        reports[table] = TableReport(table, len(frame), _violations(table, frame, errors))
+        reports[table] = TableReport(table, len(frame), _violations(table, frame, errors, cut, now))
     return reports
 
 

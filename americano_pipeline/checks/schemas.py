@@ -4,16 +4,23 @@ Why derived: enum values, nullability and ranges must be the database's own, so 
 the DDL. On top of them come the rules a Prisma-managed app database does not enforce: CUID ids, unique ids,
 valid JSON, a registered analysis plan (``source.analysis_plan``), timestamps not in the future, and the
 cross-column and cross-table rules the analyses rely on (an interval's end after its start; a protocol's phases
-do not overlap; an event's experimentPhase is a phase of its user's protocols that contains the event's day;
-references point at rows in the same cut).
+do not overlap, lie within the protocol's dates and last at least its minPhaseLength; an event's experimentPhase is
+a phase of its user's protocols that contains the event's day; references point at rows in the same cut).
 Each schema is built for one consistent cut (``cut`` maps table -> DataFrame) so cross-table rules see exactly
 the rows being validated.
+
+Phase rules work on calendar days (UTC): a phase covers startDate..endDate inclusive. An open phase (endDate
+null) ends at the latest with its protocol. Why the phase rules exist: a phase row dated outside its protocol
+passes the overlap rule and the warehouse's one-phase-per-day test (the protocol's daily series never reaches
+it), yet it changes the protocol's phase sequence, its shortest phase and the randomization seed that
+dim_protocols reads from phase rows.
 """
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -30,7 +37,9 @@ REFERENCES = {("phase_assignments", "protocolId"): "experiment_protocols",
               ("behavioral_events", "contextMetadataId"): "context_metadata"}
 
 # Rules checked on whole rows are reported against one column, the one a reader should look at.
-ROW_RULE_COLUMNS = {"phases_do_not_overlap": "startDate", "experiment_phase_exists_at_event_time": "experimentPhase",
+ROW_RULE_COLUMNS = {"phases_do_not_overlap": "startDate", "phase_within_protocol_dates": "startDate",
+                    "phase_meets_min_phase_length": "endDate",
+                    "experiment_phase_exists_at_event_time": "experimentPhase",
                     **{f"{end}_not_before_{start}": end for start, end in INTERVALS.values()}}
 
 
@@ -74,6 +83,79 @@ def overlapping_phase(phases: pd.DataFrame) -> pd.Series:
                   & (pairs["first_other"] <= pairs["last"])]
     other = pairs.groupby("row")["phaseLabel_other"].first()
     return pd.Series(other.reindex(phases.index).to_numpy(dtype=object), index=phases.index)
+
+
+def _overlap_reasons(phases: pd.DataFrame, protocols: pd.DataFrame, today: pd.Timestamp) -> pd.Series:
+    """Per phase row: 'overlaps <label>' naming another phase of its protocol that shares a day, else None."""
+    other = overlapping_phase(phases)
+    return ("overlaps " + other.fillna("")).where(other.notna(), None)
+
+
+def _phase_calendar(phases: pd.DataFrame, protocols: pd.DataFrame) -> pd.DataFrame:
+    """Per phase row: its first and last day (NaT while open), its protocol's first and last day and minimum.
+
+    A phase whose protocol is not in the cut, or ends before it starts, gets NaT/NaN protocol values: the
+    ``references_*`` and interval rules report that protocol, not each of its phases.
+    """
+    dated = protocols[~(protocols["endDate"] < protocols["startDate"])].drop_duplicates("id")
+    protocol = dated.set_index("id").reindex(phases["protocolId"]).set_axis(phases.index)
+    return pd.DataFrame({"first": phases["startDate"].dt.floor("D"), "last": phases["endDate"].dt.floor("D"),
+                         "protocol_first": protocol["startDate"].dt.floor("D"),
+                         "protocol_last": protocol["endDate"].dt.floor("D"),
+                         "minimum": protocol["minPhaseLength"].astype(float)}, index=phases.index)
+
+
+def _outside_protocol_reasons(phases: pd.DataFrame, protocols: pd.DataFrame, today: pd.Timestamp) -> pd.Series:
+    """Per phase row: how it leaves its protocol's days, else None.
+
+    An open phase (endDate null) of a protocol with an endDate is accepted when it starts by the protocol's last
+    day: the app closes the running phase when it ends, and the warehouse cuts the phase at the protocol's end.
+    A protocol without an endDate is ongoing, so only its start bounds its phases.
+    """
+    days = _phase_calendar(phases, protocols)
+    early = days["first"] < days["protocol_first"]
+    late = days["last"].fillna(days["first"]) > days["protocol_last"]
+    reasons = np.select([early, late], ["starts before the protocol", "runs past the protocol's end"], None)
+    return pd.Series(reasons, index=phases.index, dtype=object)
+
+
+def _is_last_phase(phases: pd.DataFrame) -> pd.Series:
+    """True for the phase of each protocol that starts last (ties by id, the order the warehouse gives phases)."""
+    last = phases.sort_values(["startDate", "id"]).drop_duplicates("protocolId", keep="last").index
+    return pd.Series(phases.index.isin(last), index=phases.index)
+
+
+def _short_phase_reasons(phases: pd.DataFrame, protocols: pd.DataFrame, today: pd.Timestamp) -> pd.Series:
+    """Per phase row: 'lasts <n> days (min <m>)' when it is shorter than its protocol's minPhaseLength, else None.
+
+    Length = last day - first day + 1, so a phase that ends before it starts lasts 0 days or less and fails. An
+    open phase lasts until its protocol's endDate (no length while both are open). Exempt is only the running
+    phase: the protocol's last phase when today lies within its days (or it is open and has started), since it
+    may still be extended or closed early; every earlier or finished phase has its final length.
+    """
+    days = _phase_calendar(phases, protocols)
+    last = days["last"].fillna(days["protocol_last"])
+    length = (last - days["first"]).dt.days + 1
+    running = _is_last_phase(phases) & (days["first"] <= today) & (last.isna() | (last >= today))
+    short = (length < days["minimum"]) & ~running
+    return pd.Series([f"lasts {n:.0f} days (min {m:.0f})" if fails else None
+                      for fails, n, m in zip(short, length, days["minimum"])], index=phases.index, dtype=object)
+
+
+# Each phase rule: (phase rows, protocol rows, today) -> per phase row what breaks the rule, or None.
+PHASE_RULES = {"phases_do_not_overlap": _overlap_reasons, "phase_within_protocol_dates": _outside_protocol_reasons,
+               "phase_meets_min_phase_length": _short_phase_reasons}
+
+
+def phase_problems(rule: str, phases: pd.DataFrame, cut: dict[str, pd.DataFrame], now: pd.Timestamp) -> pd.Series:
+    """Per phase row: 'protocol <id>: <phase label> <what breaks rule>', or None where the row keeps ``rule``.
+
+    Why one text for check and report: the row fails exactly when it has a problem, and the report names the
+    protocol and the phase a researcher must fix, in the words the dbt tests use.
+    """
+    reasons = PHASE_RULES[rule](phases, cut["experiment_protocols"], pd.Timestamp(now).floor("D"))
+    named = "protocol " + phases["protocolId"].astype(str) + ": " + phases["phaseLabel"].astype(str) + " "
+    return (named + reasons.fillna("")).where(reasons.notna(), None)
 
 
 def phase_of_event(events: pd.DataFrame, phases: pd.DataFrame, protocols: pd.DataFrame) -> pd.Series:
@@ -122,7 +204,8 @@ def schema_for(table: str, cut: dict[str, pd.DataFrame], now: pd.Timestamp | Non
     if table in INTERVALS:
         checks.append(_interval_rule(*INTERVALS[table]))
     if table == "phase_assignments":
-        checks.append(pa.Check(lambda df: overlapping_phase(df).isna(), name="phases_do_not_overlap"))
+        checks += [pa.Check(lambda df, rule=rule: phase_problems(rule, df, cut, now).isna(), name=rule)
+                   for rule in PHASE_RULES]
     if table == "behavioral_events":
         checks.append(pa.Check(
             lambda df: phase_of_event(df, cut["phase_assignments"], cut["experiment_protocols"]),

@@ -35,7 +35,11 @@ def _run_pipeline() -> bool:
     from americano_pipeline.definitions import defs
     from americano_pipeline.partitions import partition_range_tags
 
+    from americano_pipeline.automation.recovery import recover_dead_runs
+
     instance = dg.DagsterInstance.get()
+    for recovered in recover_dead_runs(instance):
+        print(f"recovered {recovered}")
     log_path = settings.demo_dir() / "pipeline.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log, contextlib.redirect_stdout(log):

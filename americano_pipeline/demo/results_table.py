@@ -5,7 +5,9 @@ Columns: protocol, design, metric, the planted effect when the study is the synt
 beside the estimates), ITS effect (posterior mean and 95% HDI), randomization p (and the tested direction), WWC
 verdict, detected vs planned change points (matched within the tolerance, distances in days), the sequential
 position, and where the figures are. The protocol's registered confirmatory analysis is marked ``*`` (the others
-are supportive). A method without a published result shows "-".
+are supportive). A method without a published result shows "-"; one whose ``result.json`` cannot be read (not
+JSON, or without a field shown here) shows "unreadable result" and is named under the table, so one corrupt file
+costs its cells, not the table.
 """
 
 from __future__ import annotations
@@ -19,13 +21,58 @@ ASSETS = ("its_result", "randomization_result", "change_points_result", "sequent
 HEADERS = ("protocol", "design", "metric", "planted", "ITS effect (95% HDI)", "randomization p", "WWC",
            "change points", "sequential", "figures")
 MISSING = "-"
+UNREADABLE = "unreadable result"
+_SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError)  # a field missing or of the wrong type
 CONFIRMATORY_MARK = "*"
 FOOTNOTE = f"{CONFIRMATORY_MARK} the protocol's registered confirmatory analysis; the other columns are supportive"
 
 
-def _result(root: Path, asset: str, protocol_id: str) -> dict | None:
-    path = result_directory(root, asset, protocol_id) / RESULT_FILE
-    return json.loads(path.read_text()) if path.exists() else None
+def _read(path: Path) -> dict | None:
+    """The result published at ``path``, None when there is none; ValueError when it is not a JSON object."""
+    if not path.exists():
+        return None
+    result = json.loads(path.read_text())
+    if not isinstance(result, dict):
+        raise ValueError("not a JSON object")
+    return result
+
+
+def _reason(exc: Exception) -> str:
+    return f"no field {exc}" if isinstance(exc, KeyError) else str(exc)
+
+
+class _Published:
+    """One protocol's results; a file that cannot be read, or lacks what a cell shows, is recorded in ``problems``
+    (path -> why) and each of its cells reads UNREADABLE."""
+
+    def __init__(self, root: Path, protocol_id: str):
+        self.paths = {asset: result_directory(root, asset, protocol_id) / RESULT_FILE for asset in ASSETS}
+        self.results: dict[str, dict | None] = {}
+        self.problems: dict[Path, str] = {}
+        for asset, path in self.paths.items():
+            try:
+                self.results[asset] = _read(path)
+            except (OSError, ValueError) as exc:  # JSON and Unicode decoding errors are ValueErrors
+                self.results[asset], self.problems[path] = None, _reason(exc)
+
+    def header(self) -> dict | None:
+        """The protocol's name, design and metric, from the first result whose provenance has them."""
+        for result in self.results.values():
+            provenance = result.get("provenance") if result else None
+            if isinstance(provenance, dict) and {"protocolName", "designType", "metric"} <= provenance.keys():
+                return provenance
+        return None
+
+    def cell(self, asset: str, render) -> str:
+        """``render(result)`` of ``asset``'s result (None when unpublished), or UNREADABLE."""
+        path = self.paths[asset]
+        if path in self.problems:
+            return UNREADABLE
+        try:
+            return render(self.results[asset])
+        except _SHAPE_ERRORS as exc:
+            self.problems[path] = _reason(exc)
+            return UNREADABLE
 
 
 def _effect(its: dict | None) -> str:
@@ -76,35 +123,53 @@ def _marked(cell: str, result: dict | None) -> str:
     return f"{CONFIRMATORY_MARK}{cell}" if result is not None and result.get("role") == "confirmatory" else cell
 
 
+def _wwc(test: dict | None) -> str:
+    return MISSING if test is None else test["wwcDesignStandard"]["verdict"]
+
+
+def _row(root: Path, protocol_id: str, planted: dict[str, float]) -> tuple[tuple[str, ...], dict[Path, str]]:
+    """The protocol's row of ``HEADERS`` and its unreadable result files (path -> why)."""
+    published = _Published(root, protocol_id)
+    header = published.header()
+    row = (
+        f"{protocol_id} {header['protocolName']}" if header else protocol_id,
+        header["designType"] if header else MISSING,
+        header["metric"] if header else MISSING,
+        f"{planted[protocol_id]:+.1f}" if protocol_id in planted else MISSING,
+        published.cell("its_result", lambda its: _marked(_effect(its), its)),
+        published.cell("randomization_result", lambda test: _marked(_p_value(test), test)),
+        published.cell("randomization_result", _wwc),
+        published.cell("change_points_result", _change_points),
+        published.cell("sequential_boundaries", _sequential),
+        _shown(root / "*" / protocol_id / "*.png"),
+    )
+    return row, published.problems
+
+
+def _rows(root: Path, ids: list[str] | None, planted: dict[str, float] | None):
+    """(rows, unreadable files -> why) of the protocols ``ids`` (default every protocol with a result)."""
+    rows, problems = [], {}
+    for protocol_id in ids if ids is not None else protocol_ids(root):
+        row, unreadable = _row(root, protocol_id, planted or {})
+        rows.append(row)
+        problems.update(unreadable)
+    return rows, problems
+
+
 def summary_rows(root: Path, ids: list[str] | None = None,
                  planted: dict[str, float] | None = None) -> list[tuple[str, ...]]:
     """One row of ``HEADERS`` per protocol (``ids`` in that order, default every protocol with a result);
     ``planted`` maps a protocol id to its true effect when it is known (the synthetic study)."""
-    planted = planted or {}
-    rows = []
-    for protocol_id in ids if ids is not None else protocol_ids(root):
-        results = {asset: _result(root, asset, protocol_id) for asset in ASSETS}
-        header = next((r["provenance"] for r in results.values() if r is not None), None)
-        its, test = results["its_result"], results["randomization_result"]
-        rows.append((
-            f"{protocol_id} {header['protocolName']}" if header else protocol_id,
-            header["designType"] if header else MISSING,
-            header["metric"] if header else MISSING,
-            f"{planted[protocol_id]:+.1f}" if protocol_id in planted else MISSING,
-            _marked(_effect(its), its),
-            _marked(_p_value(test), test),
-            MISSING if test is None else test["wwcDesignStandard"]["verdict"],
-            _change_points(results["change_points_result"]),
-            _sequential(results["sequential_boundaries"]),
-            _shown(root / "*" / protocol_id / "*.png"),
-        ))
-    return rows
+    return _rows(root, ids, planted)[0]
 
 
 def summary_table(root: Path, ids: list[str] | None = None, planted: dict[str, float] | None = None) -> str:
-    """``summary_rows`` as an aligned plain-text table (header, rule, rows, the confirmatory footnote)."""
-    rows = [HEADERS, *summary_rows(root, ids, planted)]
+    """``summary_rows`` as an aligned plain-text table (header, rule, rows, the confirmatory footnote), then one
+    line per result file that could not be read."""
+    body, problems = _rows(root, ids, planted)
+    rows = [HEADERS, *body]
     widths = [max(len(row[column]) for row in rows) for column in range(len(HEADERS))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join([*lines, FOOTNOTE])
+    notes = [f"{UNREADABLE} {_shown(path)}: {why}" for path, why in problems.items()]
+    return "\n".join([*lines, FOOTNOTE, *notes])

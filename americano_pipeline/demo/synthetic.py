@@ -42,23 +42,50 @@ _MEAN_SESSIONS = 2.6
 _EFFECT_TARGETS = ("engagement_score", "mean_performance", "study_minutes")
 
 
+# Bounds of the study's size (the CLI's --help states the same ones; tests/unit/test_cli.py keeps them equal): at
+# least the days the three demo protocols need and two minimal sessions a day; at most ten years, and sizes whose
+# product stays seedable (1000 users x 365 days x 100 events is already 36.5 million events).
+USERS = (1, 1000)
+DAYS = (REQUIRED_DAYS, 3650)
+EVENTS_PER_DAY = (8, 1000)
+EARLIEST_END_DATE = date(2000, 1, 1)
+
+
+def latest_end_date() -> date:
+    """Yesterday (UTC): a later day's events would lie in the future, which the snapshot checks reject."""
+    return datetime.now(timezone.utc).date() - timedelta(days=1)
+
+
+def _check_count(name: str, value, bounds: tuple[int, int]) -> None:
+    low, high = bounds
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError(f"SeedConfig.{name} must be an integer from {low} to {high}, got {value!r}")
+
+
+def _check_end_date(value) -> None:
+    latest = latest_end_date()
+    if type(value) is not date or not EARLIEST_END_DATE <= value <= latest:
+        raise ValueError(f"SeedConfig.end_date must be a date from {EARLIEST_END_DATE} to {latest} (yesterday, UTC: "
+                         f"later events would be in the future), got {value}")
+
+
 @dataclass(frozen=True)
 class SeedConfig:
+    """The size and calendar of the synthetic study; values outside the bounds above raise ValueError naming the
+    field, as they would otherwise overflow the calendar or fail the snapshot checks only after seeding."""
+
     users: int = 1
     days: int = 150
     events_per_day: int = 30
     seed: int = 42
-    end_date: date = field(default_factory=lambda: datetime.now(timezone.utc).date() - timedelta(days=1))
+    end_date: date = field(default_factory=latest_end_date)
 
     def __post_init__(self):
-        if self.users < 1:
-            raise ValueError(f"--users must be at least 1, got {self.users}")
-        if self.days < REQUIRED_DAYS:
-            raise ValueError(f"--days must be at least {REQUIRED_DAYS} to hold the three demo protocols, got {self.days}")
-        if self.events_per_day < 8:
-            raise ValueError(f"--events-per-day must be at least 8 (two minimal sessions), got {self.events_per_day}")
-        if self.seed < 0:
-            raise ValueError(f"--seed must be a non-negative integer, got {self.seed}")
+        for name, bounds in (("users", USERS), ("days", DAYS), ("events_per_day", EVENTS_PER_DAY)):
+            _check_count(name, getattr(self, name), bounds)
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"SeedConfig.seed must be a non-negative integer, got {self.seed!r}")
+        _check_end_date(self.end_date)
 
     @property
     def first_day(self) -> date:
@@ -199,7 +226,8 @@ def simulate_user(config: SeedConfig, user_index: int) -> UserData:
     hours = start_hour[session_of_event] + duration[session_of_event] / 60 * position / last
     timestamp = _timestamps(epoch_days[day_of_event], hours)
     scored = np.isin(event_type, _SCORED)
-    score = np.clip(np.round(s_performance[session_of_event] + rng.normal(0, 6, n_e) * (event_type != "SESSION_ENDED")), 0, 100)
+    noise = rng.normal(0, 6, n_e) * (event_type != "SESSION_ENDED")
+    score = np.clip(np.round(s_performance[session_of_event] + noise), 0, 100)
     ev_engagement = s_engagement[session_of_event]
     engagement_level = np.where(ev_engagement < 60, "LOW", np.where(ev_engagement > 80, "HIGH", "MEDIUM"))
     quality = np.where(score < 55, "RUSHED", np.where(score > 85, "THOROUGH", "NORMAL"))

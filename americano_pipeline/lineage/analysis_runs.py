@@ -2,8 +2,8 @@
 
 Why here and not in MLflow alone: ``analysis_runs`` is the study app's own record (the app shows it next to the
 protocol); MLflow is the researcher's lab notebook. Both carry the same commit, data version and MLflow run id, so
-either leads to the other and to the exact inputs. Rows are written as ``americano_writer`` (INSERT/UPDATE on this
-table only), in the caller's transaction.
+either leads to the other and to the exact inputs. Rows are written by the ``americano_writer`` login (SELECT, INSERT
+and UPDATE on this table, nothing else; ``PostgresResource.writer``), in the caller's transaction.
 """
 
 from __future__ import annotations

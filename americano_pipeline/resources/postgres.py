@@ -11,19 +11,31 @@ from pydantic import Field
 
 import dagster as dg
 from americano_pipeline.source.connection import READER_ROLE, WRITER_ROLE, connect
-from americano_pipeline.source.database import database_url
+from americano_pipeline.source import database
 
 
 class PostgresResource(dg.ConfigurableResource):
-    """Connections to the study database: reads as americano_reader, provenance writes as americano_writer."""
+    """Connections to the study database: reads as americano_reader, provenance writes as americano_writer, each
+    through its own login (``source.database``), so neither can gain the other's privileges."""
 
     url: str | None = Field(
         default=None,
-        description="postgresql:// URL; default AMERICANO_DATABASE_URL, else the embedded local cluster.",
+        description="postgresql:// URL of the read-only login; default AMERICANO_DATABASE_URL, else the embedded "
+                    "cluster's americano_reader.",
+    )
+    writer_url: str | None = Field(
+        default=None,
+        description="postgresql:// URL of the provenance login; default `url` when that is given, else "
+                    "AMERICANO_WRITER_DATABASE_URL or AMERICANO_DATABASE_URL, else the embedded americano_writer.",
     )
 
     def resolved_url(self) -> str:
-        return self.url or database_url()
+        return self.url or database.database_url()
+
+    def resolved_writer_url(self) -> str:
+        """An explicit ``url`` is never paired with a writer login from the environment, which may name another
+        server: without ``writer_url`` its login writes, after SET ROLE americano_writer."""
+        return self.writer_url or self.url or database.writer_url()
 
     def reader(self) -> psycopg.Connection:
         """A connection whose session role can only SELECT (the extract's role)."""
@@ -31,4 +43,4 @@ class PostgresResource(dg.ConfigurableResource):
 
     def writer(self) -> psycopg.Connection:
         """A connection that may insert and update analysis_runs only."""
-        return connect(self.resolved_url(), role=WRITER_ROLE)
+        return connect(self.resolved_writer_url(), role=WRITER_ROLE)

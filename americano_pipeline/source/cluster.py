@@ -2,7 +2,12 @@
 
 Why: the pipeline's default must work on a fresh machine with nothing but the Debian ``postgresql`` package,
 without touching a system-wide cluster. The server listens on 127.0.0.1 only (plus a unix socket in the data
-folder), logins need a password generated at ``initdb`` time and kept in ``credentials.json`` (mode 0600).
+folder) and every connection, socket or TCP, must authenticate with a password (scram-sha-256, ``initdb --auth``).
+The owner (``americano``, the superuser ``initdb`` creates) is for maintenance only: schema, seeding, reset. The
+pipeline and the API log in as ``connection.LOGINS``, which ``start`` creates without any privilege beyond logging
+in (the grants come with the schema). Every password is generated once per cluster and kept in
+``credentials.json`` (mode 0600, readable only by the account that runs the pipeline; under root, not by the
+server user); the server only ever receives SCRAM verifiers, so no password can appear in its log.
 PostgreSQL refuses to run as root, so under root the server runs as the ``postgres`` system user (created as
 ``americano-pg`` if absent) and the cluster files belong to it.
 """
@@ -20,14 +25,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+from psycopg import sql
+
 from americano_pipeline import settings
-from americano_pipeline.source.connection import connect
+from americano_pipeline.source.connection import LOGINS, connect
 
 DATABASE = "americano"
 OWNER = "americano"
 DEBIAN_BINARIES = Path("/usr/lib/postgresql")  # <version>/bin, as Debian's postgresql package installs them
 _START_ATTEMPTS = 10
 _SOCKET_PATH_LIMIT = 100  # sun_path is 108 bytes; ".s.PGSQL.NNNNN" is appended
+# Nothing but LOGIN: no superuser, no row-security bypass, and no inheritance should a membership ever be granted.
+_LOGIN_ATTRIBUTES = "LOGIN NOSUPERUSER NOBYPASSRLS NOINHERIT NOCREATEDB NOCREATEROLE NOREPLICATION"
 
 
 class ClusterError(RuntimeError):
@@ -108,12 +118,27 @@ class LocalCluster:
     def initialized(self) -> bool:
         return (self.pgdata / "PG_VERSION").exists()
 
-    def url(self, database: str = DATABASE) -> str:
-        """postgresql:// URL of the owner login over TCP on 127.0.0.1."""
+    def _credentials(self) -> dict:
+        """credentials.json: the owner's ``user`` and ``password``, and ``logins`` (login -> password)."""
         if not self.credentials_file.exists():
             raise ClusterError(f"the local cluster at {self.pgdata} is not initialised; run `americano db start`")
-        password = json.loads(self.credentials_file.read_text())["password"]
-        return f"postgresql://{OWNER}:{password}@127.0.0.1:{self.port}/{database}"
+        return json.loads(self.credentials_file.read_text())
+
+    def _store_credentials(self, credentials: dict) -> None:
+        """Replace credentials.json atomically with a file that is created readable by its owner only."""
+        temporary = self.credentials_file.with_suffix(".tmp")
+        temporary.unlink(missing_ok=True)
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+            json.dump(credentials, file)
+        os.replace(temporary, self.credentials_file)
+
+    def url(self, database: str = DATABASE, *, login: str = OWNER) -> str:
+        """postgresql:// URL of ``login`` (default the owner, for maintenance) over TCP on 127.0.0.1."""
+        credentials = self._credentials()
+        password = credentials["password"] if login == OWNER else credentials.get("logins", {}).get(login)
+        if password is None:
+            raise ClusterError(f"the local cluster at {self.pgdata} has no login {login} yet; run `americano db start`")
+        return f"postgresql://{login}:{password}@127.0.0.1:{self.port}/{database}"
 
     def _run(self, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess:
         command = [str(_server_binaries() / str(args[0])), *map(str, args[1:])]
@@ -180,17 +205,25 @@ class LocalCluster:
                       "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions")
         finally:
             pwfile.unlink(missing_ok=True)
-        credentials = self.credentials_file.with_suffix(".tmp")
-        credentials.write_text(json.dumps({"user": OWNER, "password": password}))
-        credentials.chmod(0o600)
-        os.replace(credentials, self.credentials_file)
+        self._store_credentials({"user": OWNER, "password": password, "logins": {}})
 
     def _server_options(self) -> str:
         sockets = str(self.socket_dir) if len(str(self.socket_dir)) <= _SOCKET_PATH_LIMIT else ""
         return f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories='{sockets}'"
 
     def start(self) -> bool:
-        """Start the cluster (initdb on first use) and create the database; False if it was already running."""
+        """Start the cluster (initdb on first use), create the database and the logins; False if it was running.
+
+        The database and the logins are checked even when the server was running, so a cluster created before the
+        logins existed gets them at the next ``americano db start``, ``seed`` or ``demo``.
+        """
+        started = self._start_server()
+        with connect(self.url("postgres"), autocommit=True) as conn:
+            self._create_database(conn)
+            self._provision_logins(conn)
+        return started
+
+    def _start_server(self) -> bool:
         if self.initialized and self.pid():
             return False
         _server_binaries()  # fail with the install instruction before touching any file
@@ -211,14 +244,31 @@ class LocalCluster:
                 if attempt == _START_ATTEMPTS - 1 or "shared memory" not in self.log_file.read_text()[-2000:]:
                     raise
                 time.sleep(1)
-        self._create_database()
         return True
 
-    def _create_database(self) -> None:
-        with connect(self.url("postgres"), autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
-            if not exists:
-                conn.execute(f'CREATE DATABASE "{DATABASE}"')
+    @staticmethod
+    def _create_database(conn: psycopg.Connection) -> None:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{DATABASE}"')
+
+    def _provision_logins(self, conn: psycopg.Connection) -> None:
+        """Create (or turn into) ``LOGINS`` every login whose role or stored password is missing.
+
+        A password is generated only for a login that has none stored, so once per cluster; a role that exists
+        without one is a NOLOGIN group of a schema older than the logins, and is altered into a login.
+        """
+        credentials = self._credentials()
+        passwords = credentials.setdefault("logins", {})
+        existing = {row[0] for row in conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)",
+                                                   [list(LOGINS)])}
+        missing = [login for login in LOGINS if login not in passwords or login not in existing]
+        for login in missing:
+            password = passwords.setdefault(login, secrets.token_urlsafe(24))
+            verifier = conn.pgconn.encrypt_password(password.encode(), login.encode(), b"scram-sha-256").decode()
+            conn.execute(sql.SQL(f"{{}} ROLE {{}} {_LOGIN_ATTRIBUTES} PASSWORD {{}}").format(
+                sql.SQL("ALTER" if login in existing else "CREATE"), sql.Identifier(login), sql.Literal(verifier)))
+        if missing:
+            self._store_credentials(credentials)
 
     def stop(self) -> bool:
         """Stop the cluster (fast shutdown); False if it was not running."""

@@ -1,8 +1,14 @@
 """Connections to the source PostgreSQL database, with one-line errors instead of tracebacks.
 
 Why not use psycopg directly everywhere: a misconfigured URL must produce a message that names host, port,
-database and the cause, and every reader must go through the read-only role (SET ROLE), whichever login the
-URL carries.
+database and the cause (never the password), and every connection must end up in the role its job allows.
+
+The roles are logins of their own (issue #13, least privilege): none is a superuser, none bypasses row-level
+security, none is a member of any role, so neither ``RESET ROLE`` nor ``SET ROLE`` reaches beyond the login's own
+privileges. The pipeline logs in as ``READER_ROLE`` (the extract) and ``WRITER_ROLE`` (provenance); the research
+API as ``API_ROLE``; the cluster owner only for maintenance. ``connect(url, role=...)`` still issues ``SET ROLE``:
+a no-op when the URL's login is that role, and what narrows the single login of an external server that is a
+member of both roles (the setup before issue #13, which ``RESET ROLE`` can undo).
 """
 
 from __future__ import annotations
@@ -10,8 +16,10 @@ from __future__ import annotations
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-READER_ROLE = "americano_reader"
-WRITER_ROLE = "americano_writer"
+READER_ROLE = "americano_reader"  # SELECT on the five source tables
+WRITER_ROLE = "americano_writer"  # SELECT, INSERT, UPDATE on analysis_runs
+API_ROLE = "americano_api"  # SELECT on the five source tables, under row-level security
+LOGINS = (READER_ROLE, WRITER_ROLE, API_ROLE)
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -30,7 +38,8 @@ def describe(url: str) -> str:
 
 def connect(url: str, *, role: str | None = None, autocommit: bool = False,
             connect_timeout: int = 5) -> psycopg.Connection:
-    """Open a connection; with ``role``, switch to it (SET ROLE) so its privileges, not the login's, apply."""
+    """Open a connection; with ``role``, switch to it (SET ROLE): a no-op for that role's own login, and what keeps
+    a broader login (an external server's single login) to the role's privileges."""
     where = describe(url)
     try:
         conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=connect_timeout)

@@ -14,7 +14,8 @@ Why this design:
   int32; text[] becomes list<string>. Values are never dropped or coerced: an unknown enum label or a NULL in a
   NOT NULL column is written as it is, for the checks to report.
 - Files are written under temporary names and renamed only when all five are complete, so an interrupted run
-  leaves nothing half-written and the previous snapshot untouched.
+  leaves nothing half-written and the previous snapshot untouched. A database error (the server stopped, the
+  connection dropped) becomes one ``ExtractFailed`` line naming the table being read and the server's message.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,11 +31,11 @@ from pathlib import Path
 
 import adbc_driver_postgresql.dbapi as adbc
 import psycopg
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from americano_pipeline.source.schema import TABLES, Column, enums, tables
 from americano_pipeline.source.window import ExtractWindow
@@ -43,6 +45,20 @@ _SCALAR_TYPES = {"TEXT": pa.string(), "INTEGER": pa.int32(), "DOUBLE PRECISION":
                  "JSONB": pa.string(), "JSONB[]": pa.string()}
 _TIMESTAMP = pa.timestamp("ms", tz="UTC")
 _LOW_CARDINALITY = {"userId", "protocolId", "contentType", "difficultyLevel", "experimentPhase", "phaseLabel"}
+_DATABASE_ERRORS = (psycopg.Error, adbc.Error)
+_SEVERITY = re.compile(r"\b(?:ERROR|FATAL|PANIC):\s+")
+
+
+class ExtractFailed(RuntimeError):
+    """The database failed during the extract; no file of this snapshot was kept."""
+
+
+def _failed(step: str, exc: Exception) -> ExtractFailed:
+    """One line: what the extract was doing and the server's message, without ADBC's status prefix, libpq's hints
+    or the query that ADBC appends."""
+    primary = getattr(getattr(exc, "diag", None), "message_primary", None)
+    first_line = primary or (str(exc).strip() or type(exc).__name__).splitlines()[0]
+    return ExtractFailed(f"extract from PostgreSQL failed while {step}: {_SEVERITY.split(first_line)[-1].strip()}")
 
 
 def arrow_type(column: Column) -> pa.DataType:
@@ -103,30 +119,44 @@ def _write_table(cur, table: str, window: ExtractWindow, target: Path) -> int:
     select = ", ".join(_select_expression(c) for c in columns)
     dictionary_columns = [c.name for c in columns if c.is_enum or c.name in _LOW_CARDINALITY]
     batches: queue.Queue = queue.Queue(maxsize=4)
+    failures: list[BaseException] = []
     with pq.ParquetWriter(target, schema, compression="zstd", use_dictionary=dictionary_columns) as writer:
         # The driver decodes on this thread while a second one types, compresses and writes (both release the GIL).
-        consumer = threading.Thread(target=_drain, args=(batches, writer, schema))
+        consumer = threading.Thread(target=_drain, args=(batches, writer, schema, failures))
         consumer.start()
         try:
             cur.execute(f'SELECT {select} FROM "{table}"{window.where(table)}')
             for batch in cur.fetch_record_batch():
+                if failures:
+                    break
                 batches.put(batch)
         finally:
             batches.put(None)
             consumer.join()
+        if failures:
+            raise failures[0]
     return pq.ParquetFile(target).metadata.num_rows
 
 
-def _drain(batches: queue.Queue, writer: pq.ParquetWriter, schema: pa.Schema) -> None:
-    """Type the decoded batches and write them in row groups of about ROW_GROUP_ROWS rows."""
+def _drain(batches: queue.Queue, writer: pq.ParquetWriter, schema: pa.Schema, failures: list) -> None:
+    """Type the decoded batches and write them in row groups of about ROW_GROUP_ROWS rows.
+
+    A write that fails (a full disk) is kept in ``failures`` for the reading thread to raise, and the queue is
+    still drained to its end marker, so the reader never blocks on a full queue and the extract fails instead of
+    hanging."""
     pending, pending_rows = [], 0
     while (batch := batches.get()) is not None:
-        pending.append(_typed(batch, schema))
-        pending_rows += batch.num_rows
-        if pending_rows >= ROW_GROUP_ROWS:
-            writer.write_table(pa.Table.from_batches(pending, schema))
-            pending, pending_rows = [], 0
-    if pending:
+        if failures:
+            continue
+        try:
+            pending.append(_typed(batch, schema))
+            pending_rows += batch.num_rows
+            if pending_rows >= ROW_GROUP_ROWS:
+                writer.write_table(pa.Table.from_batches(pending, schema))
+                pending, pending_rows = [], 0
+        except BaseException as exc:
+            failures.append(exc)
+    if pending and not failures:
         writer.write_table(pa.Table.from_batches(pending, schema))
 
 
@@ -151,12 +181,17 @@ def _snapshot_reader(conn: psycopg.Connection, snapshot: str):
         cur.execute("COMMIT")
 
 
-def extract(conn: psycopg.Connection, out_dir: Path, snapshot_id: str,
-            window: ExtractWindow = ExtractWindow()) -> dict[str, SnapshotFile]:
-    """Write ``out_dir/<table>/<snapshot_id>.parquet`` for every table from one consistent cut."""
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        raise ValueError("extract needs a connection outside any transaction: it opens its own consistent cut")
-    temporaries: dict[str, Path] = {}
+def _read_table(cur, table: str, window: ExtractWindow, target: Path) -> int:
+    """``_write_table``, its database errors named by the table being read."""
+    try:
+        return _write_table(cur, table, window, target)
+    except _DATABASE_ERRORS as exc:
+        raise _failed(f"reading table {table}", exc) from exc
+
+
+def _read_cut(conn: psycopg.Connection, out_dir: Path, snapshot_id: str, window: ExtractWindow,
+              temporaries: dict[str, Path]) -> dict[str, int]:
+    """Every table of one consistent cut into its temporary file (recorded in ``temporaries``); rows per table."""
     try:
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -169,7 +204,23 @@ def extract(conn: psycopg.Connection, out_dir: Path, snapshot_id: str,
                     for stale in directory.glob(".*.parquet.tmp"):  # left by a killed run (runs are serialized)
                         stale.unlink()
                     temporaries[table] = directory / f".{snapshot_id}.parquet.tmp"
-                    counts[table] = _write_table(cur, table, window, temporaries[table])
+                    counts[table] = _read_table(cur, table, window, temporaries[table])
+    except _DATABASE_ERRORS as exc:  # outside a table's read: opening or committing the transaction
+        raise _failed("opening or closing the consistent cut", exc) from exc
+    return counts
+
+
+def extract(conn: psycopg.Connection, out_dir: Path, snapshot_id: str,
+            window: ExtractWindow = ExtractWindow()) -> dict[str, SnapshotFile]:
+    """Write ``out_dir/<table>/<snapshot_id>.parquet`` for every table from one consistent cut.
+
+    Raises ExtractFailed when the database fails on the way; nothing of this snapshot is left behind then.
+    """
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise ValueError("extract needs a connection outside any transaction: it opens its own consistent cut")
+    temporaries: dict[str, Path] = {}
+    try:
+        counts = _read_cut(conn, out_dir, snapshot_id, window, temporaries)
         files = {}
         for table, temporary in temporaries.items():
             final = temporary.with_name(f"{snapshot_id}.parquet")

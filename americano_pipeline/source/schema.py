@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 TABLES = ("experiment_protocols", "phase_assignments", "context_metadata", "behavioral_events", "analysis_runs")
 CUID_PATTERN = r"^c[a-z0-9]{24}$"
+_PRIVILEGES_SECTION = "-- Roles and privileges"  # the line that starts the idempotent last section of schema.sql
 
 _ENUM = re.compile(r'CREATE TYPE "(\w+)" AS ENUM \(([^)]*)\);')
 _TABLE = re.compile(r'CREATE TABLE "(\w+)" \((.*?)\n\);', re.S)
@@ -80,17 +81,33 @@ def tables() -> dict[str, Table]:
     return parsed
 
 
+def privileges_sql() -> str:
+    """The roles-and-privileges section of schema.sql: idempotent, unlike the CREATE TYPE/TABLE statements above it."""
+    text = schema_sql()
+    return text[text.index(_PRIVILEGES_SECTION):]
+
+
 def schema_exists(conn: psycopg.Connection) -> bool:
     return conn.execute("SELECT to_regclass('public.experiment_protocols') IS NOT NULL").fetchone()[0]
 
 
+def _owns_schema(conn: psycopg.Connection) -> bool:
+    """Whether the login owns the tables (or is a superuser), i.e. may change who else can use them."""
+    return conn.execute("SELECT pg_has_role(relowner, 'USAGE') FROM pg_class "
+                        "WHERE oid = 'public.experiment_protocols'::regclass").fetchone()[0]
+
+
 def ensure_schema(conn: psycopg.Connection) -> bool:
-    """Apply source/schema.sql in one transaction if the tables are missing; True if it was applied."""
-    if schema_exists(conn):
-        return False
-    with conn.transaction():
-        conn.execute(schema_sql())
-    return True
+    """Apply source/schema.sql in one transaction if the tables are missing; True if it was applied.
+
+    When they exist and the login owns them, only the privileges section is applied, so a database created before
+    a grant changed gets the change; a login that does not own them (a pipeline login) leaves the grants alone.
+    """
+    created = not schema_exists(conn)
+    if created or _owns_schema(conn):
+        with conn.transaction():
+            conn.execute(schema_sql() if created else privileges_sql())
+    return created
 
 
 def row_counts(conn: psycopg.Connection) -> dict[str, int]:

@@ -1,7 +1,7 @@
 -- Source schema of the Americano study app's research tables (PostgreSQL 15).
 --
 -- This file is the single definition that the embedded demo database, the tests and the Pandera schemas
--- (americano_pipeline/source_schema.py parses the enums and BETWEEN ranges below) agree with.
+-- (americano_pipeline/source/schema.py parses the enums and BETWEEN ranges below) agree with.
 -- Tables, enums and columns are named as Prisma creates them from the app's models: snake_case tables via
 -- @@map, quoted camelCase columns, enums as PostgreSQL types, ids as CUIDs. Two deliberate additions to the
 -- Prisma output, both for research use: DateTime columns are timestamptz (an unambiguous instant, UTC on
@@ -148,21 +148,31 @@ CREATE TABLE "analysis_runs" (
 CREATE INDEX "analysis_runs_protocolId_idx" ON "analysis_runs"("protocolId");
 CREATE INDEX "analysis_runs_startedAt_idx" ON "analysis_runs"("startedAt");
 
--- Roles. The pipeline reads through americano_reader (SELECT only) and records provenance through
--- americano_writer (SELECT, plus INSERT/UPDATE on analysis_runs only). Both are NOLOGIN groups: the
--- connecting login (the embedded cluster's owner, or the login in AMERICANO_DATABASE_URL) must be a member,
--- and the pipeline switches with SET ROLE, so a bug in the extract cannot write to the source of truth.
+-- Roles and privileges: who may do what (americano_pipeline/source/connection.py says why). This section is
+-- idempotent and applied again by every ensure_schema (americano db start, prepare, seed), so a database created
+-- before a change here gets it, and whatever else these roles were granted on the schema's tables is revoked.
+--   americano_reader  the extract, the sensor, the partitions: SELECT on the five tables, nothing else
+--   americano_writer  provenance: SELECT, INSERT, UPDATE on analysis_runs, nothing else
+--   americano_api     the research API: SELECT on the five tables, always under row-level security (the
+--                     policies on app.user_id come with the API)
+-- They are meant to be logins that are neither superuser nor BYPASSRLS nor members of any role: the embedded
+-- cluster creates them so before this runs, on another server an administrator does (README, "Using a real
+-- database"). A role still missing is created here NOLOGIN and granted to the login applying this file, which
+-- then reaches it by SET ROLE (the single-login setup of an external server).
 DO $$
+DECLARE
+    name TEXT;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'americano_reader') THEN
-        CREATE ROLE americano_reader NOLOGIN;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'americano_writer') THEN
-        CREATE ROLE americano_writer NOLOGIN;
-    END IF;
+    FOREACH name IN ARRAY ARRAY['americano_reader', 'americano_writer', 'americano_api'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = name) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT', name);
+            EXECUTE format('GRANT %I TO CURRENT_USER', name);
+        END IF;
+    END LOOP;
 END
 $$;
-GRANT USAGE ON SCHEMA public TO americano_reader, americano_writer;
-GRANT SELECT ON ALL TABLES IN SCHEMA public TO americano_reader, americano_writer;
-GRANT INSERT, UPDATE ON "analysis_runs" TO americano_writer;
-GRANT americano_reader, americano_writer TO CURRENT_USER;
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM americano_reader, americano_writer, americano_api;
+GRANT USAGE ON SCHEMA public TO americano_reader, americano_writer, americano_api;
+GRANT SELECT ON "experiment_protocols", "phase_assignments", "context_metadata", "behavioral_events",
+    "analysis_runs" TO americano_reader, americano_api;
+GRANT SELECT, INSERT, UPDATE ON "analysis_runs" TO americano_writer;

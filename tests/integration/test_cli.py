@@ -34,7 +34,7 @@ def data_dir():
     path = Path(tempfile.mkdtemp(prefix="americano-cli-"))
     path.chmod(0o755)  # like a normal data directory: the server user must be able to enter it
     yield path
-    subprocess.run(["pkill", "-f", f"-D {path}"], capture_output=True)
+    subprocess.run(["pkill", "-f", "--", f"-D {path}"], capture_output=True)
     shutil.rmtree(path, ignore_errors=True)
 
 
@@ -60,7 +60,7 @@ def test_lifecycle_start_status_stop_start_and_stale_pid_recovery(data_dir):
     assert crashed_pid != pid
     os.kill(crashed_pid, signal.SIGKILL)
     pid_file = data_dir / "postgres" / "cluster" / "postmaster.pid"
-    subprocess.run(["pkill", "-9", "-f", f"-D {data_dir}"], capture_output=True)
+    subprocess.run(["pkill", "-9", "-f", "--", f"-D {data_dir}"], capture_output=True)
     assert pid_file.exists()  # a crash leaves the pid file behind
     recovered = _run(env, "db", "start")
     assert recovered.returncode == 0, recovered.stderr
@@ -104,9 +104,10 @@ def test_unreachable_database_gives_one_clear_line(data_dir, url, fragment):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["seed", "--days", "-3"], "argument --days: must be a positive integer, got '-3'"),
-    (["seed", "--users", "0"], "argument --users: must be a positive integer"),
-    (["seed", "--end-date", "yesterday"], "must be a date as YYYY-MM-DD"),
+    (["seed", "--days", "-3"], "argument --days: must be an integer from 140 to 3650, got '-3'"),
+    (["seed", "--days", "30"], "argument --days: must be an integer from 140 to 3650, got '30'"),
+    (["seed", "--users", "0"], "argument --users: must be an integer from 1 to 1000, got '0'"),
+    (["seed", "--end-date", "yesterday"], "argument --end-date: must be a date (YYYY-MM-DD) from 2000-01-01 to"),
     (["seed", "--bogus"], "unrecognized arguments: --bogus"),
     (["db", "explode"], "invalid choice: 'explode'"),
 ])
@@ -116,10 +117,13 @@ def test_invalid_cli_values_are_rejected_with_usage(data_dir, args, fragment):
     assert "usage: americano" in result.stderr and fragment in result.stderr
 
 
-def test_too_few_days_for_the_protocols_is_refused(data_dir):
-    result = _run(_env(data_dir, free_port(), AMERICANO_DATABASE_URL="postgresql://x@127.0.0.1:1/x"),
-                  "seed", "--days", "30")
-    assert result.returncode == 1 and "--days must be at least" in result.stderr
+@pytest.mark.parametrize("command", [["seed"], ["prepare"], ["db", "start"]], ids=" ".join)
+def test_a_data_directory_below_a_file_is_named_in_one_line(data_dir, command):
+    blocker = data_dir / "a-file"
+    blocker.write_text("")
+    result = _run(_env(blocker / "data", free_port()), *command)
+    assert (result.returncode, result.stderr) == (1, f"americano: error: cannot use {blocker}/data/postgres: "
+                                                     "Not a directory\n")
 
 
 def test_demo_prints_rows_and_data_version_and_restore_rebuilds_it(data_dir):
@@ -130,7 +134,7 @@ def test_demo_prints_rows_and_data_version_and_restore_rebuilds_it(data_dir):
     assert "source database rows:" in demo.stdout and "planted ground truth" in demo.stdout
     lines = [line for line in demo.stdout.splitlines() if line.strip().startswith("raw/")]
     assert len(lines) == 5 and all("check passed" in line for line in lines)
-    assert "dbt: 11 models built, 90 of 90 checks passed" in demo.stdout
+    assert "dbt: 11 models built, 92 of 92 checks passed" in demo.stdout
     summary = demo.stdout.split("daily outcomes per protocol and phase")[1]
     protocols = [line for line in summary.splitlines() if "B - A" in line]
     assert [line.split()[1] for line in protocols] == ["ABAB", "MULTIPLE_BASELINE", "ABAB"]  # in start order

@@ -1,5 +1,6 @@
 """The deployment instance (data/dagster_home_postgres/dagster.yaml): Dagster's own storage in PostgreSQL through
-dagster-postgres, exercised once against the local server with a real materialization and partition set."""
+dagster-postgres, exercised once against the local server with a real materialization and partition set, the
+source read through the pipeline's read-only login as in a deployment."""
 
 import shutil
 
@@ -8,11 +9,12 @@ import pytest
 import dagster as dg
 from americano_pipeline import settings
 from americano_pipeline.assets.raw import raw_snapshot
-from americano_pipeline.source.connection import connect
+from americano_pipeline.source.connection import READER_ROLE, connect
 from americano_pipeline.partitions import protocols, register_protocols
 from americano_pipeline.resources.data_versioning import DataVersioningResource
 from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource
 from americano_pipeline.resources.postgres import PostgresResource
+from tests.support import login_url
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +30,7 @@ def test_runs_materializations_and_partitions_live_in_postgres(pg_cluster, sourc
     shutil.copy(settings.PROJECT_ROOT / "data" / "dagster_home_postgres" / "dagster.yaml", home)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("DAGSTER_POSTGRES_URL", storage_url.replace("postgresql://", "postgresql+psycopg2://", 1))
-    postgres = PostgresResource(url=source_db)
+    postgres = PostgresResource(url=login_url(pg_cluster, source_db, READER_ROLE))
     with dg.DagsterInstance.get() as instance:
         added = register_protocols(instance, postgres)
         result = dg.materialize(

@@ -48,7 +48,7 @@ CASES = [
     ("required field missing",
      ['ALTER TABLE behavioral_events ALTER COLUMN "userId" DROP NOT NULL',
       f'UPDATE behavioral_events SET "userId" = NULL WHERE id = {EVENT}'],
-     "behavioral_events", "userId", "not_nullable", "None", EVENT),
+     "behavioral_events", "userId", "not_nullable", "NULL", EVENT),
     ("timestamp in the future",
      [f"""UPDATE context_metadata SET "timestamp" = now() + interval '30 days' WHERE id = {CONTEXT}"""],
      "context_metadata", "timestamp", "not_in_future", "", CONTEXT),
@@ -116,8 +116,8 @@ def test_duplicate_ids_are_reported_and_both_copies_quarantined(source_db, data_
 def test_overlapping_phases_name_both_phases(source_db, data_dir):
     with connect(source_db) as conn:
         conn.execute('ALTER TABLE phase_assignments DROP CONSTRAINT "phase_assignments_dates"')
-        second, first_label, second_label = conn.execute(
-            """SELECT p2.id, p1."phaseLabel", p2."phaseLabel" FROM phase_assignments p1
+        protocol, second, first_label, second_label = conn.execute(
+            """SELECT p1."protocolId", p2.id, p1."phaseLabel", p2."phaseLabel" FROM phase_assignments p1
                JOIN phase_assignments p2 ON p1."protocolId" = p2."protocolId"
                 AND p2."startDate" = p1."endDate" + interval '1 day'
                ORDER BY p1.id LIMIT 1""").fetchone()
@@ -128,8 +128,48 @@ def test_overlapping_phases_name_both_phases(source_db, data_dir):
     check = check_results(result)["phase_assignments"]
     assert not check.passed
     report = check.metadata["report"].value
-    assert f"{second_label} overlaps {first_label}" in report and f"{first_label} overlaps {second_label}" in report
+    assert f"protocol {protocol}: {second_label} overlaps {first_label}" in report
+    assert f"protocol {protocol}: {first_label} overlaps {second_label}" in report
     assert len(pq.read_table(check.metadata["quarantine"].value)) == 2
+
+
+ABAB_PROTOCOL = """(SELECT min(id) FROM experiment_protocols WHERE "minPhaseLength" = 5)"""
+ROGUE_PHASE = f"""
+    INSERT INTO phase_assignments
+    SELECT 'c' || repeat('r', 24), "protocolId", 'baseline_0', "phaseType", "startDate" - interval '10 days',
+           "startDate" - interval '11 days', "plannedDuration", 1, "interventionParams"
+    FROM phase_assignments WHERE "protocolId" = {ABAB_PROTOCOL} AND "phaseLabel" = 'baseline_1'"""
+# (case, SQL that plants it in a protocol with minPhaseLength 5, the violating phase, [(column, rule, explanation)])
+PHASE_CASES = [
+    ("a rogue phase of 0 days before its protocol",
+     ['ALTER TABLE phase_assignments DROP CONSTRAINT "phase_assignments_dates"', ROGUE_PHASE], "baseline_0",
+     [("startDate", "phase_within_protocol_dates", "baseline_0 starts before the protocol"),
+      ("endDate", "phase_meets_min_phase_length", "baseline_0 lasts 0 days (min 5)")]),
+    ("a phase past its protocol's end",
+     [f"""UPDATE phase_assignments SET "endDate" = "endDate" + interval '2 days'
+          WHERE "protocolId" = {ABAB_PROTOCOL} AND "phaseLabel" = 'intervention_2'"""], "intervention_2",
+     [("startDate", "phase_within_protocol_dates", "intervention_2 runs past the protocol's end")]),
+]
+
+
+@pytest.mark.parametrize("case, statements, label, problems", PHASE_CASES, ids=[c[0] for c in PHASE_CASES])
+def test_a_phase_outside_its_protocol_or_too_short_is_named_by_protocol_and_label(
+        source_db, data_dir, case, statements, label, problems):
+    with connect(source_db) as conn:
+        for statement in statements:
+            conn.execute(statement)
+        protocol, bad_id = conn.execute(f"""SELECT "protocolId", id FROM phase_assignments
+                                            WHERE "protocolId" = {ABAB_PROTOCOL} AND "phaseLabel" = %s""",
+                                        (label,)).fetchone()
+        conn.commit()
+    result = materialize(source_db)
+    checks = check_results(result)
+    assert {table for table, check in checks.items() if not check.passed} == {"phase_assignments"}
+    report = checks["phase_assignments"].metadata["report"].value
+    for column, rule, explanation in problems:
+        assert f"| {bad_id} | {column} | protocol {protocol}: {explanation} | {rule} |" in report
+    assert pq.read_table(checks["phase_assignments"].metadata["quarantine"].value).column("id").to_pylist() == [bad_id]
+    assert not (data_dir / "raw" / "current").exists()  # the warehouse never sees the phase
 
 
 def test_non_strict_mode_quarantines_warns_and_promotes_the_valid_rows(source_db, data_dir):

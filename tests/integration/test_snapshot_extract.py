@@ -1,5 +1,6 @@
 """The extract: exact types, run-config windows, one consistent cut under concurrent writes, nothing half-written
-when killed, previous snapshot intact when the database is down, and byte-exact DVC restore by hash."""
+when killed, previous snapshot intact (and the failing table named) when the database is down or stops mid-extract,
+and byte-exact DVC restore by hash."""
 
 import json
 import shutil
@@ -30,6 +31,16 @@ pytestmark = pytest.mark.integration
 def _extract(url, out_dir, window=ExtractWindow(days=ALL_HISTORY)):
     with connect(url, role=READER_ROLE) as conn:
         return source_extract.extract(conn, out_dir, new_snapshot_id(), window)
+
+
+def _terminate(url, *, every_session: bool = False, pid: int | None = None) -> None:
+    """End the reader's server process, or every session of the database (as a server shutdown does)."""
+    with connect(url, autocommit=True) as admin:
+        if every_session:
+            admin.execute("""SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                             WHERE datname = current_database() AND pid <> pg_backend_pid()""")
+        else:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
 
 
 def test_types_are_preserved_exactly(source_db, tmp_path):
@@ -129,14 +140,14 @@ def test_terminated_server_connection_leaves_no_partial_file_and_a_rerun_succeed
         calls.append(table)
         if len(calls) == 3:  # the server backend streaming the rows dies between two tables
             cur.execute("SELECT pg_backend_pid()")
-            [reader_pid] = cur.fetchone()
-            with connect(source_db, autocommit=True) as admin:
-                admin.execute("SELECT pg_terminate_backend(%s)", (reader_pid,))
+            _terminate(source_db, pid=cur.fetchone()[0])
         return original(cur, table, window, target)
 
     monkeypatch.setattr(source_extract, "_write_table", killed_mid_way)
-    with pytest.raises(Exception, match="terminat"):
+    with pytest.raises(source_extract.ExtractFailed) as failed:
         _extract(source_db, tmp_path)
+    assert str(failed.value) == ("extract from PostgreSQL failed while reading table context_metadata: "
+                                 "terminating connection due to administrator command")
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
     monkeypatch.setattr(source_extract, "_write_table", original)
     rerun = _extract(source_db, tmp_path)
@@ -180,6 +191,27 @@ def test_database_down_fails_clearly_and_keeps_the_previous_snapshot(source_db, 
     failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
     assert "cannot connect to PostgreSQL at 127.0.0.1:1/americano as americano" in failure
     assert current.read_bytes() == before
+
+
+def test_database_stopping_mid_extract_names_the_table_and_keeps_the_previous_snapshot(source_db, data_dir,
+                                                                                      monkeypatch):
+    assert materialize(source_db).success
+    raw = data_dir / "raw"
+    before = {path: path.read_bytes() for path in raw.rglob("*") if path.is_file()}
+    original = source_extract._write_table
+
+    def server_stops_before_the_events(cur, table, window, target):
+        if table == "behavioral_events":
+            _terminate(source_db, every_session=True)
+        return original(cur, table, window, target)
+
+    monkeypatch.setattr(source_extract, "_write_table", server_stops_before_the_events)
+    result = materialize(source_db)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+    assert failure == ("extract from PostgreSQL failed while reading table behavioral_events: terminating connection "
+                       f"due to administrator command; the previous snapshot in {raw / 'current'} is unchanged")
+    assert {path: path.read_bytes() for path in raw.rglob("*") if path.is_file()} == before
 
 
 def test_each_snapshot_is_an_mlflow_run_with_counts_and_its_dvc_hash(source_db, data_dir):

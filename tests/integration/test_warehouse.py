@@ -79,7 +79,7 @@ def test_the_build_is_an_mlflow_run_with_counts_and_provenance_tags(built, sourc
     client = MlflowClient(tracking_uri=f"sqlite:///{source.data_dir / 'mlflow' / 'mlflow.db'}")
     [run] = client.search_runs([client.get_experiment_by_name("warehouse").experiment_id],
                                filter_string=f"tags.`dagster.run_id` = '{built.run_id}'")
-    assert run.data.metrics == {"models_built": len(MODELS), "tests_passed": 90, "tests_failed": 0}
+    assert run.data.metrics == {"models_built": len(MODELS), "tests_passed": 92, "tests_failed": 0}
     assert run.data.tags["dbt.success"] == "true" and len(run.data.tags["git.commit"]) == 40
     assert run.info.status == "FINISHED"
 
@@ -89,6 +89,8 @@ def test_error_tests_are_blocking_checks_and_the_wiring_is_one_graph():
     assert {name for name, spec in specs.items() if not spec.blocking} == WARN_ONLY
     invariants = {"assert_primary_outcome_is_a_catalogue_metric": "stg_experiment_protocols",
                   "assert_phases_do_not_overlap": "stg_phase_assignments",
+                  "assert_phases_lie_within_their_protocol": "stg_phase_assignments",
+                  "assert_phases_meet_min_phase_length": "stg_phase_assignments",
                   "assert_one_phase_per_protocol_day": "fct_protocol_daily_outcomes",
                   "assert_protocol_daily_series_is_complete": "fct_protocol_daily_outcomes",
                   "assert_user_daily_series_has_no_gaps": "fct_daily_user_metrics"}
@@ -266,6 +268,60 @@ def test_overlapping_phases_fail_a_test_naming_both_phases(source, tmp_path):
     [line] = [line for line in build.stdout.splitlines() if "FAIL assert_phases_do_not_overlap:" in line]
     assert f"protocol {protocol['protocolId']}" in line
     assert f"baseline_1 ({first['id']}" in line and f"intervention_1 ({second['id']}" in line
+
+
+def described(row: dict) -> str:
+    """A phase row as the dbt phase tests name it."""
+    return (f"protocol {row['protocolId']}: phase {row['phaseLabel']} ({row['id']}, {row['startDate'].date()} .. "
+            f"{row['endDate'].date()})")
+
+
+def plant_rogue_phase(data_dir: Path, protocol: dict) -> dict[str, str]:
+    """The probe of issue #13: a copy of baseline_1 dated before the protocol, 0 days long, with another seed."""
+    first = phase(data_dir, protocol, "baseline_1")
+    start = first["startDate"] - timedelta(days=10)
+    rogue = {**first, "id": "c" + "r" * 24, "phaseLabel": "baseline_0", "startDate": start,
+             "endDate": start - timedelta(days=1), "randomizationSeed": 1}
+    path = data_dir / "raw" / "current" / "phase_assignments.parquet"
+    table = pq.read_table(path)
+    pq.write_table(pa.Table.from_pylist(table.to_pylist() + [rogue], schema=table.schema), path)
+    return {"assert_phases_lie_within_their_protocol":
+            f"{described(rogue)} starts before the protocol ({protocol['startDate']} .. {protocol['endDate']})",
+            "assert_phases_meet_min_phase_length":
+            f"{described(rogue)} lasts 0 days (min {protocol['minPhaseLength']})"}
+
+
+def plant_short_phase(data_dir: Path, protocol: dict) -> dict[str, str]:
+    """baseline_1 cut to 2 days (min 5), intervention_1 starting the day after, so every day keeps one phase."""
+    baseline, intervention = phase(data_dir, protocol, "baseline_1"), phase(data_dir, protocol, "intervention_1")
+    end = baseline["startDate"] + timedelta(days=1)
+    edit_rows(data_dir, "phase_assignments", "endDate", {baseline["id"]: end})
+    edit_rows(data_dir, "phase_assignments", "startDate", {intervention["id"]: end + timedelta(days=1)})
+    return {"assert_phases_meet_min_phase_length":
+            f"{described({**baseline, 'endDate': end})} lasts 2 days (min {protocol['minPhaseLength']})"}
+
+
+def plant_phase_past_the_end(data_dir: Path, protocol: dict) -> dict[str, str]:
+    """The last phase ending two days after its protocol."""
+    last = phase(data_dir, protocol, "intervention_2")
+    end = last["endDate"] + timedelta(days=2)
+    edit_rows(data_dir, "phase_assignments", "endDate", {last["id"]: end})
+    return {"assert_phases_lie_within_their_protocol": f"{described({**last, 'endDate': end})} runs past the "
+            f"protocol's end ({protocol['startDate']} .. {protocol['endDate']})"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("plant", [plant_rogue_phase, plant_short_phase, plant_phase_past_the_end],
+                         ids=["rogue phase", "short phase", "phase past the end"])
+def test_a_phase_outside_its_protocol_or_too_short_fails_a_blocking_check_naming_protocol_and_phase(
+        source, tmp_path, plant):
+    data_dir = copy_snapshot(source, tmp_path / "data")
+    expected = plant(data_dir, source.truth["protocols"][0])
+    result = materialize(data_dir)
+    failed = {name: e.description for name, e in failed_checks(result).items() if name not in WARN_ONLY}
+    assert failed == {name: f"FAIL {name}: {line}" for name, line in expected.items()}
+    assert "stg_phase_assignments" in materialized_keys(result)
+    assert "dim_protocols" not in materialized_keys(result)  # its phase sequence, lengths and seed never see the row
 
 
 @pytest.mark.slow

@@ -1,10 +1,14 @@
-"""The `americano` command answers --help without importing anything heavy, and `americano env` hands the
-resolved settings to a shell."""
+"""The `americano` command answers --help without importing anything heavy, `americano env` hands the resolved
+settings to a shell, and `americano seed` refuses sizes and dates outside its stated bounds as usage errors."""
 
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 
 import pytest
+
+from americano_pipeline import cli
+from americano_pipeline.cli import main
 
 HEAVY = ("dagster", "psycopg", "pandas", "numpy", "pyarrow", "duckdb", "dvc", "mlflow")
 COMMANDS = ([], ["db"], ["seed"], ["demo"], ["prepare"], ["protocols"], ["restore"], ["env"])
@@ -28,3 +32,57 @@ def test_env_prints_exports_a_shell_can_evaluate(tmp_path):
                             env={"AMERICANO_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(tmp_path / "home"),
                                  "AMERICANO_ENV_FILE": str(tmp_path / "none.env"), "PATH": "/usr/bin:/bin"})
     assert result.stdout.strip() == f"{data_dir}|{tmp_path / 'home'}"
+
+
+@pytest.fixture
+def no_database(tmp_path, monkeypatch):
+    """An unreachable database and a private data directory: a value that passed the parser fails to connect."""
+    monkeypatch.setenv("AMERICANO_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv("AMERICANO_DATA_DIR", str(tmp_path / "data"))
+
+
+YESTERDAY = datetime.now(timezone.utc).date() - timedelta(days=1)
+
+
+@pytest.mark.parametrize("option, value, bounds", [
+    ("--users", "0", "an integer from 1 to 1000"),
+    ("--users", "1001", "an integer from 1 to 1000"),
+    ("--days", "139", "an integer from 140 to 3650"),
+    ("--days", "99999999", "an integer from 140 to 3650"),
+    ("--events-per-day", "7", "an integer from 8 to 1000"),
+    ("--events-per-day", "100000000000000000000", "an integer from 8 to 1000"),
+    ("--events-per-day", "1e20", "an integer from 8 to 1000"),
+    ("--end-date", "0001-01-01", f"a date (YYYY-MM-DD) from 2000-01-01 to {YESTERDAY} (yesterday, UTC)"),
+    ("--end-date", "9999-12-31", f"a date (YYYY-MM-DD) from 2000-01-01 to {YESTERDAY} (yesterday, UTC)"),
+    ("--end-date", str(YESTERDAY + timedelta(days=1)),
+     f"a date (YYYY-MM-DD) from 2000-01-01 to {YESTERDAY} (yesterday, UTC)"),
+])
+def test_seed_sizes_and_dates_outside_their_bounds_are_usage_errors(no_database, capsys, option, value, bounds):
+    with pytest.raises(SystemExit) as exit:
+        main(["seed", option, value])
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == \
+        f"americano seed: error: argument {option}: must be {bounds}, got {value!r}"
+
+
+def test_seed_help_states_every_bound(capsys):
+    with pytest.raises(SystemExit):
+        main(["seed", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for stated in ("study participants, 1 to 1000", "days of history, 140 to 3650",
+                   "mean events per user-day, 8 to 1000", "last day of data (UTC), 2000-01-01 to yesterday"):
+        assert stated in help_text
+
+
+def test_the_cli_bounds_are_seed_configs():
+    from americano_pipeline.demo import synthetic
+
+    assert (cli.SEED_USERS, cli.SEED_DAYS, cli.SEED_EVENTS_PER_DAY, cli.EARLIEST_END_DATE) == \
+        (synthetic.USERS, synthetic.DAYS, synthetic.EVENTS_PER_DAY, synthetic.EARLIEST_END_DATE)
+    assert synthetic.latest_end_date() == YESTERDAY
+
+
+def test_the_bounds_themselves_are_accepted(no_database, capsys):
+    """The extremes pass the parser and SeedConfig, and fail only at the (unreachable) database."""
+    assert main(["seed", "--users", "1000", "--days", "3650", "--events-per-day", "8", "--end-date", "2000-01-01"]) == 1
+    assert capsys.readouterr().err.startswith("americano: error: cannot connect to PostgreSQL at 127.0.0.1:1/none")

@@ -30,7 +30,13 @@ def write_cut(directory, snapshot_id: str, rows_by_table: dict[str, list[dict]])
     return files
 
 
-def protocol_row(number: int, analysis_plan: str) -> dict:
+def protocol_row(number: int, analysis_plan: str, **fields) -> dict:
     return {"id": f"c{number:024d}", "userId": "c" + "u" * 24, "protocolName": "p", "hypothesis": "h",
             "startDate": NOW, "designType": "ABAB", "primaryOutcome": "engagement_score", "sampleSizeTarget": 40,
-            "analysisPlan": analysis_plan, "minPhaseLength": 5, "deviations": "[]"}
+            "analysisPlan": analysis_plan, "minPhaseLength": 5, "deviations": "[]", **fields}
+
+
+def phase_row(number: int, protocol_number: int, label: str, start: datetime, end: datetime | None) -> dict:
+    return {"id": f"c{number:024d}", "protocolId": f"c{protocol_number:024d}", "phaseLabel": label,
+            "phaseType": "BASELINE" if label.startswith("baseline") else "INTERVENTION_A", "startDate": start,
+            "endDate": end, "plannedDuration": 7, "randomizationSeed": 7, "interventionParams": "{}"}

@@ -1,7 +1,8 @@
-"""Demo phase schedules are drawn uniformly from exactly the admissible set a randomization test enumerates."""
+"""Demo phase schedules are drawn uniformly from exactly the admissible set a randomization test enumerates, and
+the study's size and calendar are refused outside their bounds, naming the field and value."""
 
 from collections import Counter
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from itertools import product
 from math import comb
 
@@ -50,8 +51,28 @@ def test_cuids_have_the_prisma_shape_and_are_deterministic():
     assert list(ids[:5]) == list(cuids(np.random.default_rng(1), 5))
 
 
-def test_seed_config_rejects_bad_values():
-    with pytest.raises(ValueError, match="--users must be at least 1"):
-        SeedConfig(users=0)
-    with pytest.raises(ValueError, match=f"--days must be at least {REQUIRED_DAYS}"):
-        SeedConfig(days=REQUIRED_DAYS - 1)
+YESTERDAY = datetime.now(timezone.utc).date() - timedelta(days=1)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("users", 0, "SeedConfig.users must be an integer from 1 to 1000, got 0"),
+    ("users", 1.5, "SeedConfig.users must be an integer from 1 to 1000, got 1.5"),
+    ("days", REQUIRED_DAYS - 1, f"SeedConfig.days must be an integer from {REQUIRED_DAYS} to 3650, got 139"),
+    ("days", 99_999_999, f"SeedConfig.days must be an integer from {REQUIRED_DAYS} to 3650, got 99999999"),
+    ("events_per_day", 10**20, f"SeedConfig.events_per_day must be an integer from 8 to 1000, got {10**20}"),
+    ("seed", -1, "SeedConfig.seed must be a non-negative integer, got -1"),
+    ("end_date", date(1, 1, 1), f"SeedConfig.end_date must be a date from 2000-01-01 to {YESTERDAY} (yesterday, UTC: "
+                                "later events would be in the future), got 0001-01-01"),
+    ("end_date", date(9999, 12, 31), f"SeedConfig.end_date must be a date from 2000-01-01 to {YESTERDAY} (yesterday, "
+                                     "UTC: later events would be in the future), got 9999-12-31"),
+])
+def test_seed_config_names_the_field_and_value_out_of_bounds(field, value, message):
+    with pytest.raises(ValueError) as refused:
+        SeedConfig(**{field: value})
+    assert str(refused.value) == message
+
+
+def test_seed_config_accepts_its_bounds():
+    config = SeedConfig(users=1000, days=3650, events_per_day=8, end_date=date(2000, 1, 1))
+    assert config.first_day == date(1990, 1, 4)
+    assert SeedConfig(days=REQUIRED_DAYS, events_per_day=1000).end_date == YESTERDAY

@@ -1,0 +1,73 @@
+"""The warehouse is published only by a build that passed, and the analyses record the cut its marts were built
+from (issue #13: a failing dbt check left the previous marts in place while a later analysis recorded the newer
+cut's hash)."""
+
+import shutil
+
+import dagster as dg
+import duckdb
+import pytest
+
+from americano_pipeline.analysis.marts import MartsReader
+from americano_pipeline.assets.analysis import analysis_assets
+from americano_pipeline.lineage.warehouse_release import WarehouseNotReleased, staging_path
+from americano_pipeline.partitions import protocols
+from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource
+from americano_pipeline.resources.postgres import PostgresResource
+from tests.integration.test_warehouse import edit_rows, failed_checks
+from tests.integration.warehouse_support import materialize, warehouse_env, warehouse_path
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+NEWER_CUT = "f" * 32 + ".dir"
+CHECK = "assert_primary_outcome_is_a_catalogue_metric"
+
+
+@pytest.fixture
+def published(source, built, tmp_path):
+    """A private copy of the built warehouse and of its snapshot, whose pointer now names a newer cut."""
+    assert built.success
+    data_dir = tmp_path / "data"
+    shutil.copytree(source.data_dir / "raw" / "current", data_dir / "raw" / "current")
+    (data_dir / "raw" / "current.dvc").write_text(f"outs:\n- md5: {NEWER_CUT}\n  path: current\n")
+    shutil.copy(warehouse_path(source.data_dir), warehouse_path(data_dir))
+    return data_dir
+
+
+def marts(data_dir) -> dict:
+    with duckdb.connect(str(warehouse_path(data_dir)), read_only=True) as conn:
+        return {"protocols": conn.execute("select protocol_id, primary_outcome from dim_protocols order by 1").fetchall(),
+                "days": conn.execute("select count(*) from fct_protocol_daily_outcomes").fetchall()}
+
+
+def test_a_passing_build_records_the_cut_it_read(built, source):
+    with MartsReader(warehouse_path(source.data_dir)) as reader:
+        assert reader.release().data_version == source.data_version
+    assert not staging_path(warehouse_path(source.data_dir)).exists()
+
+
+def test_a_failed_build_leaves_the_marts_and_their_version_and_the_analyses_refuse(published, source):
+    before = marts(published)
+    victim = source.truth["protocols"][0]["protocolId"]
+    edit_rows(published, "experiment_protocols", "primaryOutcome", {victim: "focus_score"})
+    failed = materialize(published)
+    assert not failed.success and set(failed_checks(failed)) == {CHECK}
+    assert marts(published) == before and not staging_path(warehouse_path(published)).exists()
+    with MartsReader(warehouse_path(published)) as reader, pytest.raises(WarehouseNotReleased) as refused:
+        reader.release()
+    assert f"failed its blocking checks: {CHECK}; the marts in {warehouse_path(published)} are not analysed until a " \
+           "build passes" in str(refused.value)
+
+    with dg.DagsterInstance.ephemeral() as instance, warehouse_env(published):
+        instance.add_dynamic_partitions(protocols.name, [victim])
+        analysis = dg.materialize(analysis_assets, instance=instance, partition_key=victim, raise_on_error=False,
+                                  resources={"postgres": PostgresResource(url=source.url),
+                                             "mlflow_tracking": MlflowTrackingResource()})
+    assert not analysis.success and not (published / "analysis").exists()
+    failures = [e.step_failure_data.error.to_string() for e in analysis.get_step_failure_events()]
+    assert len(failures) == 4 and all(f"failed its blocking checks: {CHECK}" in message for message in failures)
+
+    edit_rows(published, "experiment_protocols", "primaryOutcome", {victim: "engagement_score"})
+    assert materialize(published).success
+    with MartsReader(warehouse_path(published)) as reader:
+        assert reader.release().data_version == NEWER_CUT
