@@ -151,12 +151,12 @@ def bayesian_its(
     intervention (days whatever the frequency: 28 days = 4 points of a weekly series).
 
     Input checks (``ValueError``): the series goes through ``regular_series`` (missing periods are an error); the
-    intervention (and end) date must fall inside the series; the pre period needs at least
-    max(5, parameters + 2) points, parameters = regression coefficients + the noise sd (3 for the level model of
-    a short daily baseline, 11 with trend and day of week; phi is not counted, its bounded prior keeps it
-    identified). Five is the shortest phase the WWC standards count as fully meeting them and the shortest the
-    demo's ABAB designs register; ``bench/calibration.py`` checks the intervals at that length); ``errors`` must be "ar1" or
-    "iid"; covariates must cover every date, be numeric and finite, and vary over the pre period.
+    intervention (and end) date must fall inside the series; the pre period needs at least max(5, parameters + 2)
+    points, parameters = regression coefficients + the noise sd (2 for the level model of a short daily baseline,
+    9 with trend and day of week; phi is not counted, its bounded prior keeps it identified). Five is the shortest
+    phase the WWC standards count as fully meeting them and the shortest the demo's ABAB designs register
+    (``bench/calibration.py`` checks the intervals at that length); ``errors`` must be "ar1" or "iid"; covariates
+    must cover every date, be numeric and finite, and vary over the pre period.
 
     ``draws``, ``tune``, ``chains`` are nutpie settings (per chain); ``seed`` makes results identical run to run.
 

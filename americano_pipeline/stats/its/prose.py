@@ -63,7 +63,8 @@ def _uncertainty(effect: dict) -> str:
 def _opening(effect: dict, dates: pd.DatetimeIndex, wording: _Wording) -> str:
     """The first sentence of one interruption's interpretation: the estimate over its treatment phase."""
     unit = wording.unit
-    span = f"the {len(dates)} {unit if len(dates) == 1 else unit + 's'} from {date_label(dates[0])} to {date_label(dates[-1])}"
+    days = unit if len(dates) == 1 else unit + "s"
+    span = f"the {len(dates)} {days} from {date_label(dates[0])} to {date_label(dates[-1])}"
     if wording.segmented:
         return (
             f"A segmented model of all the data ({wording.terms} plus a level change), combined with the stated "
