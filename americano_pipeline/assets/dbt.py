@@ -15,7 +15,7 @@ Why this shape:
 - Each build is an MLflow run (experiment ``warehouse``: models built, tests passed/failed, with the git and DVC
   tags), logged whether the build passed or not, so a result's lineage can be followed in MLflow alone.
 - A build writes a staging copy of the warehouse and replaces the published file only when it passed; a failed
-  build leaves the published marts and their data version as they were and records its failure there, so the
+  build leaves the published marts and their data version as they were and records its failure beside them, so the
   analyses refuse to run until a build passes (``lineage.warehouse_release``).
 """
 

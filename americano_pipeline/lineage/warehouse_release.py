@@ -5,28 +5,30 @@ Why: readers must never see marts half-built from a cut that failed its checks, 
 data version the marts were actually built from, not whatever cut was promoted later (issue #13: a failing dbt
 check left the previous marts in place while a later analysis recorded the new cut's hash). So:
 
-- ``staged`` copies the published file, under its write lock and checkpointed, to ``<file>.building``; the
-  Dagster dbt asset points dbt there (``AMERICANO_DUCKDB_PATH``).
+- ``staged`` copies the published file to ``<file>.building`` once no process writes it (a read-only open
+  succeeds alongside readers), and the Dagster dbt asset points dbt there (``AMERICANO_DUCKDB_PATH``).
 - dbt's ``on-run-end`` hook (``dbt_project/macros/record_build.sql``) appends the build's record to the copy:
   command, data version of the cut it read, failed nodes. A plain ``dbt build`` records itself the same way in
   the file it writes.
-- ``publish`` renames the copy over the published file when the build passed (atomic: a reader holding the old
-  file keeps reading it); ``keep_failure`` otherwise discards the copy and appends only its failure record to
-  the published file, whose marts stay as they were.
-- ``release`` reads the published record: the data version of the last build, or ``WarehouseNotReleased``
-  naming the failed checks when the last build failed (the analyses refuse to run on such marts).
+- ``publish`` renames the checkpointed copy over the published file when the build passed (atomic: a reader
+  holding the old file keeps reading it); ``keep_failure`` otherwise discards the copy and writes its failure
+  record beside the published file (``<file>.failed.json``), whose marts stay as they were.
+- ``release`` reads what the published marts hold: the data version of their last build, or
+  ``WarehouseNotReleased`` naming the failed checks when the last build failed (the analyses refuse to run).
 
-DuckDB allows one writer process: ``write_lock`` waits for another writer up to a bound
-(``AMERICANO_DUCKDB_LOCK_TIMEOUT``) and then fails with DuckDB's message, which names the holding process; the dbt
-plugin ``dbt_project/plugins/wait_for_duckdb_lock.py`` waits the same way through it.
+The pipeline never writes the published file itself, so readers (the analyses, the research API, notebooks) are
+never locked out while a build runs; DuckDB allows one writer process and no reader beside it, so a process that
+does write the published file (a plain ``dbt build``, a notebook) is waited for up to a bound
+(``AMERICANO_DUCKDB_LOCK_TIMEOUT``), then ``DuckDBLockTimeout`` names it (DuckDB's message names the holding
+process). The dbt plugin ``dbt_project/plugins/wait_for_duckdb_lock.py`` waits the same way (``open_when_free``).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,15 +56,15 @@ def lock_timeout(raw: str | None = None) -> float:
     return seconds
 
 
-def write_lock(path: Path | str, deadline: float, timeout: float):
-    """A writable DuckDB connection to ``path`` once no other process holds it, or ``DuckDBLockTimeout`` at
-    ``deadline`` (``time.monotonic()``) with DuckDB's message naming the holder."""
+def open_when_free(path: Path | str, deadline: float, timeout: float, *, read_only: bool = False):
+    """A DuckDB connection to ``path`` once no other process writes it (and, for a writable one, none reads it),
+    or ``DuckDBLockTimeout`` at ``deadline`` (``time.monotonic()``) with DuckDB's message naming the holder."""
     import duckdb
 
     pause = _FIRST_PAUSE
     while True:
         try:
-            return duckdb.connect(str(path))
+            return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
@@ -77,61 +79,76 @@ def write_lock(path: Path | str, deadline: float, timeout: float):
             pause = min(pause * 2, _LONGEST_PAUSE)
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator:
-    timeout = lock_timeout()
-    conn = write_lock(path, time.monotonic() + timeout, timeout)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
 def staging_path(published: Path) -> Path:
     return published.with_name(published.name + ".building")
 
 
-def staged(published: Path) -> Path:
-    """A fresh staging copy of the published warehouse (none yet: an empty start), taken under its write lock
-    after a checkpoint, so the copy is consistent and a concurrent writer is waited for (module doc)."""
-    import shutil
+def failure_path(published: Path) -> Path:
+    return published.with_name(published.name + ".failed.json")
 
+
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + ".wal")
+
+
+def staged(published: Path) -> Path:
+    """A fresh staging copy of the published warehouse (none yet: an empty start), copied while a read-only
+    connection keeps any writer out, so the copy is consistent (module doc)."""
     staging = staging_path(published)
     discard(staging)
     if published.exists():
-        with _locked(published) as conn:
-            conn.execute("checkpoint")
+        timeout = lock_timeout()
+        with open_when_free(published, time.monotonic() + timeout, timeout, read_only=True):
             shutil.copyfile(published, staging)
+            if _wal(published).exists():
+                shutil.copyfile(_wal(published), _wal(staging))
     return staging
 
 
 def discard(staging: Path) -> None:
-    for path in (staging, staging.with_name(staging.name + ".wal")):
+    for path in (staging, _wal(staging)):
         path.unlink(missing_ok=True)
 
 
 def publish(staging: Path, published: Path) -> None:
-    """Checkpoint the passed staging copy and rename it over the published file (atomic)."""
-    with _locked(staging) as conn:
+    """Checkpoint the passed staging copy and rename it over the published file (atomic); the previous build's
+    failure record, if any, no longer applies."""
+    import duckdb
+
+    with duckdb.connect(str(staging)) as conn:
         conn.execute("checkpoint")
-    with _locked(published) if published.exists() else nullcontext():
-        os.replace(staging, published)
+    _wal(published).unlink(missing_ok=True)  # a write-ahead log of the old file must never meet the new one
+    os.replace(staging, published)
+    failure_path(published).unlink(missing_ok=True)
 
 
 def keep_failure(staging: Path, published: Path) -> None:
-    """Append the failed build's record to the published file (its marts unchanged), then drop the copy."""
+    """Record the failed build beside the published file (its marts unchanged), then drop the copy."""
     try:
-        if published.exists() and staging.exists():
-            with _locked(published) as conn:
-                quoted = str(staging).replace("'", "''")
-                conn.execute(f"attach '{quoted}' as staging (read_only)")
-                conn.execute(f"create table if not exists {BUILDS_TABLE} as "
-                             "select * from staging.main.warehouse_builds limit 0")
-                conn.execute(f"insert into {BUILDS_TABLE} select * from staging.main.warehouse_builds "
-                             "order by finished_at desc limit 1")
-                conn.execute("detach staging")
+        temporary = failure_path(published).with_suffix(".tmp")
+        temporary.write_text(json.dumps(_last_build(staging), indent=2))
+        os.replace(temporary, failure_path(published))
     finally:
         discard(staging)
+
+
+_FIELDS = ("invocation_id", "command", "finished_at", "data_version", "failed")
+
+
+def _last_build(staging: Path) -> dict:
+    """The staging copy's last build record; a stand-in when dbt stopped before its on-run-end hook recorded it."""
+    import duckdb
+
+    try:
+        with duckdb.connect(str(staging), read_only=True) as conn:
+            row = conn.execute(f"select invocation_id, command, cast(finished_at as varchar), data_version, failed "
+                               f"from {BUILDS_TABLE} order by finished_at desc limit 1").fetchone()
+    except duckdb.Error:
+        row = None
+    if row is None:
+        stopped = "dbt stopped before it recorded the build (see the dbt log)"
+        row = ("unknown", "build", time.strftime("%Y-%m-%d %H:%M:%S%z"), "unknown", [stopped])
+    return dict(zip(_FIELDS, row))
 
 
 @dataclass(frozen=True)
@@ -143,10 +160,21 @@ class Release:
     finished_at: str
 
 
+def _refusal(build: tuple, path: Path) -> WarehouseNotReleased:
+    invocation, command, finished, _, failed = build
+    return WarehouseNotReleased(
+        f"the last warehouse build ({command} {invocation}, finished {finished}) failed its blocking checks: "
+        f"{', '.join(failed)}; the marts in {path} are not analysed until a build passes. Fix the data (see the "
+        "failed checks in Dagster or the dbt log) and rebuild")
+
+
 def release(conn, path: Path) -> Release:
     """The published marts' release from an open (read-only) connection to ``path``; ``WarehouseNotReleased``
-    when the last build failed (naming what failed) or was a ``dbt run`` without its tests, or there is no
-    record (module doc)."""
+    when the last build failed (its record beside the file, or the file's own last record: naming what failed) or
+    was a ``dbt run`` without its tests, or there is no record (module doc)."""
+    if failure_path(path).exists():
+        record = json.loads(failure_path(path).read_text())
+        raise _refusal(tuple(record[key] for key in _FIELDS), path)
     try:
         rows = conn.execute(f"select invocation_id, command, finished_at, data_version, failed from {BUILDS_TABLE} "
                             "order by finished_at desc").fetchall()
@@ -159,12 +187,8 @@ def release(conn, path: Path) -> Release:
         raise WarehouseNotReleased(
             f"the warehouse {path} has no build record ({BUILDS_TABLE}); rebuild it (materialize the dbt assets "
             "or `dbt build`) before analysing it")
-    invocation, command, finished, _, failed = rows[0]
-    if failed:
-        raise WarehouseNotReleased(
-            f"the last warehouse build ({command} {invocation}, finished {finished}) failed its blocking checks: "
-            f"{', '.join(failed)}; the marts in {path} are not analysed until a build passes. Fix the data (see "
-            "the failed checks in Dagster or the dbt log) and rebuild")
+    if rows[0][4]:
+        raise _refusal(rows[0], path)
     if builder[1] == "run":
         raise WarehouseNotReleased(
             f"the marts in {path} were last rebuilt by `dbt run` ({builder[0]}) without their tests; run "

@@ -7,7 +7,7 @@ dbt re-opens a failed connection from its error handlers, so each retry budget i
 This plugin runs before every connection attempt of the dbt process and waits only until ONE process-wide
 deadline (``timeout_seconds``, AMERICANO_DUCKDB_LOCK_TIMEOUT), then fails with DuckDB's message, which names
 the process holding the lock. Nothing is written while waiting, so the file is never left half-built. The
-waiting itself is the pipeline's (``americano_pipeline.lineage.warehouse_release.write_lock``), so dbt and the
+waiting itself is the pipeline's (``americano_pipeline.lineage.warehouse_release.open_when_free``), so dbt and the
 Dagster asset that stages the warehouse wait and fail alike.
 """
 
@@ -15,7 +15,7 @@ import time
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from americano_pipeline.lineage.warehouse_release import lock_timeout, write_lock
+from americano_pipeline.lineage.warehouse_release import lock_timeout, open_when_free
 
 
 class Plugin(BasePlugin):
@@ -27,4 +27,4 @@ class Plugin(BasePlugin):
         """Called by dbt-duckdb right before it connects: return once the file can be opened for writing."""
         if self._deadline is None:
             self._deadline = time.monotonic() + self._timeout
-        write_lock(creds.path, self._deadline, self._timeout).close()
+        open_when_free(creds.path, self._deadline, self._timeout).close()

@@ -2,7 +2,10 @@
 from (issue #13: a failing dbt check left the previous marts in place while a later analysis recorded the newer
 cut's hash)."""
 
+import hashlib
 import shutil
+import subprocess
+import sys
 
 import dagster as dg
 import duckdb
@@ -46,13 +49,18 @@ def test_a_passing_build_records_the_cut_it_read(built, source):
     assert not staging_path(warehouse_path(source.data_dir)).exists()
 
 
+def file_hash(path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
 def test_a_failed_build_leaves_the_marts_and_their_version_and_the_analyses_refuse(published, source):
-    before = marts(published)
+    before, untouched = marts(published), file_hash(warehouse_path(published))
     victim = source.truth["protocols"][0]["protocolId"]
     edit_rows(published, "experiment_protocols", "primaryOutcome", {victim: "focus_score"})
     failed = materialize(published)
     assert not failed.success and set(failed_checks(failed)) == {CHECK}
-    assert marts(published) == before and not staging_path(warehouse_path(published)).exists()
+    assert marts(published) == before and file_hash(warehouse_path(published)) == untouched
+    assert not staging_path(warehouse_path(published)).exists()
     with MartsReader(warehouse_path(published)) as reader, pytest.raises(WarehouseNotReleased) as refused:
         reader.release()
     assert f"failed its blocking checks: {CHECK}; the marts in {warehouse_path(published)} are not analysed until a " \
@@ -71,3 +79,20 @@ def test_a_failed_build_leaves_the_marts_and_their_version_and_the_analyses_refu
     assert materialize(published).success
     with MartsReader(warehouse_path(published)) as reader:
         assert reader.release().data_version == NEWER_CUT
+
+
+def test_a_reader_holding_the_published_warehouse_never_blocks_a_build(published):
+    """The analyses and the research API read while dbt builds: the build never needs the published file's lock,
+    and the reader keeps the marts it opened."""
+    script = ("import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); print('ready', flush=True); "
+              "sys.stdin.read(); print(c.execute('select count(*) from dim_protocols').fetchone()[0])")
+    reader = subprocess.Popen([sys.executable, "-c", script, str(warehouse_path(published))], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "ready"
+        assert materialize(published, AMERICANO_DUCKDB_LOCK_TIMEOUT="1").success
+    finally:
+        reader.stdin.close()
+    assert reader.stdout.read().strip() == "6" and reader.wait(timeout=30) == 0
+    with MartsReader(warehouse_path(published)) as marts_reader:
+        assert marts_reader.release().data_version == NEWER_CUT
