@@ -24,7 +24,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: demo test materialize install bytecode manifest ui docs mlflow-ui lock clean
+.PHONY: demo test materialize install bytecode manifest ui docs mlflow-ui api lock clean
 
 demo: bytecode $(MANIFEST)
 	$(VENV)/bin/americano demo
@@ -57,6 +57,12 @@ $(MANIFEST): $(STAMP) $(DBT_SOURCES)
 UI_PORT ?= 3000
 ui: bytecode $(MANIFEST)
 	$(SETTINGS) $(DAGSTER) dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
+
+# The research API on http://127.0.0.1:8000 (this machine only) over the results and warehouse `make demo` built;
+# a user's token: .venv/bin/americano api token <userId>.
+API_PORT ?= 8000
+api: bytecode
+	$(VENV)/bin/americano api serve --host 127.0.0.1 --port $(API_PORT)
 
 $(UV):
 	python3.11 -m venv $(TOOLS)

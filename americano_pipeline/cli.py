@@ -102,6 +102,16 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("--to", default=None, help="a new or empty target directory (default "
                                                     "data/restored/<hash>); a non-empty one is refused")
 
+    api = commands.add_parser("api", help="the research API: serve it, print its OpenAPI schema, issue a token")
+    api_actions = api.add_subparsers(dest="action", required=True, metavar="ACTION")
+    serve = api_actions.add_parser("serve", help="serve the research API (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=_bounded((1, 65535)), default=8000, help="port (default 8000)")
+    api_actions.add_parser("openapi", help="print the OpenAPI schema (JSON) to stdout")
+    token = api_actions.add_parser("token", help="print a bearer token for a user (signed with the API's secret)")
+    token.add_argument("user_id", help="the app's user id the token acts as")
+    token.add_argument("--days", type=_bounded((1, 365)), default=30, help="days until it expires (default 30)")
+
     commands.add_parser("env", help="print the resolved settings as shell exports, for "
                                     "`eval \"$(americano env)\"` before dagster, dbt or mlflow commands")
     return parser
@@ -112,6 +122,16 @@ def _run(args: argparse.Namespace) -> bool:
     if args.command == "env":
         for name, value in settings.shell_environment().items():
             print(f"export {name}={shlex.quote(value)}")
+        return True
+    if args.command == "api":
+        from americano_pipeline.commands import api
+
+        if args.action == "serve":
+            api.serve(args.host, args.port)
+        elif args.action == "openapi":
+            api.openapi()
+        else:
+            api.token(args.user_id, args.days)
         return True
     if args.command == "db":
         from americano_pipeline.commands.db import db

@@ -119,6 +119,25 @@ def external_admin_url() -> str | None:
     return os.environ.get("AMERICANO_ADMIN_DATABASE_URL") or None
 
 
+def external_api_url() -> str | None:
+    """AMERICANO_API_DATABASE_URL: the research API's row-level-security login on that server (unset:
+    AMERICANO_DATABASE_URL's, which then enters americano_api with SET ROLE)."""
+    return os.environ.get("AMERICANO_API_DATABASE_URL") or None
+
+
+def api_secret_path() -> Path:
+    """The research API's token-signing secret, generated at its first start (mode 0600): AMERICANO_API_SECRET_FILE,
+    default <data dir>/api/secret."""
+    return Path(os.environ.get("AMERICANO_API_SECRET_FILE") or data_dir() / "api" / "secret").resolve()
+
+
+def api_cors_origins() -> tuple[str, ...]:
+    """AMERICANO_API_CORS_ORIGINS: comma-separated origins (e.g. the study app's) allowed to call the research API
+    from a browser; none by default."""
+    raw = os.environ.get("AMERICANO_API_CORS_ORIGINS") or ""
+    return tuple(origin.strip() for origin in raw.split(",") if origin.strip())
+
+
 def pg_port() -> int:
     """Port of the embedded cluster: AMERICANO_PG_PORT, default 54329."""
     raw = os.environ.get("AMERICANO_PG_PORT") or str(DEFAULT_PG_PORT)

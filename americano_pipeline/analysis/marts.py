@@ -99,6 +99,18 @@ class MartsReader:
         days["date"] = pd.to_datetime(days["date"])
         return ProtocolData(protocol, days.set_index("date"))
 
+    def owns(self, user_id: str, protocol_id: str) -> bool:
+        """Whether ``protocol_id`` is one of ``user_id``'s protocols (the research API answers only its owner)."""
+        return not self._frame("select 1 from dim_protocols where protocol_id = ? and user_id = ?",
+                               [protocol_id, user_id]).empty
+
+    def daily_metric(self, user_id: str, metric: str, start, end) -> pd.Series:
+        """The user's daily ``metric`` (a catalogue column of ``fct_daily_user_metrics``, checked by the caller)
+        from ``start`` to ``end``, indexed by date; days without a measurement are NaN."""
+        frame = self._frame(f'select date, "{metric}" as value from fct_daily_user_metrics '
+                            "where user_id = ? and date between ? and ? order by date", [user_id, start, end])
+        return pd.Series(frame["value"].astype(float).to_numpy(), index=pd.DatetimeIndex(frame["date"]), name=metric)
+
     def daily_context(self, user_id: str, start: pd.Timestamp, end: pd.Timestamp, columns) -> pd.DataFrame:
         """``columns`` of ``fct_daily_context`` for the user's days ``start``..``end`` (NaN where not recorded)."""
         frame = self._frame(

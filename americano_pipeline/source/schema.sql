@@ -176,3 +176,40 @@ GRANT USAGE ON SCHEMA public TO americano_reader, americano_writer, americano_ap
 GRANT SELECT ON "experiment_protocols", "phase_assignments", "context_metadata", "behavioral_events",
     "analysis_runs" TO americano_reader, americano_api;
 GRANT SELECT, INSERT, UPDATE ON "analysis_runs" TO americano_writer;
+-- Row-level security: americano_api sees only the rows of the user named by the session setting app.user_id
+-- (unset: no rows); the reader keeps every row, the writer every analysis_runs row. The owner is not subject to
+-- these policies (no FORCE), so seeding and maintenance are unchanged.
+ALTER TABLE "experiment_protocols" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "phase_assignments" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "context_metadata" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "behavioral_events" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "analysis_runs" ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "reader_all_rows" ON "experiment_protocols";
+DROP POLICY IF EXISTS "reader_all_rows" ON "phase_assignments";
+DROP POLICY IF EXISTS "reader_all_rows" ON "context_metadata";
+DROP POLICY IF EXISTS "reader_all_rows" ON "behavioral_events";
+DROP POLICY IF EXISTS "reader_all_rows" ON "analysis_runs";
+DROP POLICY IF EXISTS "writer_all_rows" ON "analysis_runs";
+DROP POLICY IF EXISTS "api_own_rows" ON "experiment_protocols";
+DROP POLICY IF EXISTS "api_own_rows" ON "phase_assignments";
+DROP POLICY IF EXISTS "api_own_rows" ON "context_metadata";
+DROP POLICY IF EXISTS "api_own_rows" ON "behavioral_events";
+DROP POLICY IF EXISTS "api_own_rows" ON "analysis_runs";
+CREATE POLICY "reader_all_rows" ON "experiment_protocols" FOR SELECT TO americano_reader USING (true);
+CREATE POLICY "reader_all_rows" ON "phase_assignments" FOR SELECT TO americano_reader USING (true);
+CREATE POLICY "reader_all_rows" ON "context_metadata" FOR SELECT TO americano_reader USING (true);
+CREATE POLICY "reader_all_rows" ON "behavioral_events" FOR SELECT TO americano_reader USING (true);
+CREATE POLICY "reader_all_rows" ON "analysis_runs" FOR SELECT TO americano_reader USING (true);
+CREATE POLICY "writer_all_rows" ON "analysis_runs" FOR ALL TO americano_writer USING (true) WITH CHECK (true);
+CREATE POLICY "api_own_rows" ON "experiment_protocols" FOR SELECT TO americano_api
+    USING ("userId" = current_setting('app.user_id', true));
+CREATE POLICY "api_own_rows" ON "context_metadata" FOR SELECT TO americano_api
+    USING ("userId" = current_setting('app.user_id', true));
+CREATE POLICY "api_own_rows" ON "behavioral_events" FOR SELECT TO americano_api
+    USING ("userId" = current_setting('app.user_id', true));
+CREATE POLICY "api_own_rows" ON "phase_assignments" FOR SELECT TO americano_api
+    USING ("protocolId" IN (SELECT "id" FROM "experiment_protocols"
+                            WHERE "userId" = current_setting('app.user_id', true)));
+CREATE POLICY "api_own_rows" ON "analysis_runs" FOR SELECT TO americano_api
+    USING ("protocolId" IN (SELECT "id" FROM "experiment_protocols"
+                            WHERE "userId" = current_setting('app.user_id', true)));

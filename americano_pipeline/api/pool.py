@@ -1,0 +1,52 @@
+"""The bounded worker pool for CPU-bound fits: a fixed number of threads and a fixed number of waiting places.
+
+Why bounded and refusing: on a small machine an unbounded queue turns a burst into minutes of latency for every
+caller and unbounded memory; a request that finds every worker busy and every waiting place taken is refused at
+once (``Saturated``, answered 503 with Retry-After) so the client backs off. A request that waits or runs longer
+than the timeout is answered 504 (its computation finishes in the background and is discarded: a thread cannot
+be cancelled safely).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class Saturated(RuntimeError):
+    """Every worker is busy and every waiting place is taken."""
+
+
+class ComputeTimeout(TimeoutError):
+    """The computation did not finish within the request timeout."""
+
+
+class BoundedPool:
+    """``workers`` threads and ``queue`` waiting places; ``run`` awaits a function's result or refuses at once."""
+
+    def __init__(self, workers: int, queue: int, timeout: float):
+        self.workers, self.capacity, self.timeout = workers, workers + queue, timeout
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="americano-api")
+        self._admitted = threading.BoundedSemaphore(self.capacity)
+
+    async def run(self, function: Callable[..., T], *args) -> T:
+        if not self._admitted.acquire(blocking=False):
+            raise Saturated(f"all {self.workers} workers and {self.capacity - self.workers} waiting places are busy")
+        try:
+            future = self._executor.submit(function, *args)
+        except BaseException:
+            self._admitted.release()
+            raise
+        future.add_done_callback(lambda _: self._admitted.release())
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        except TimeoutError:
+            raise ComputeTimeout(f"the computation took longer than {self.timeout:.0f} s") from None
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
