@@ -7,7 +7,8 @@ and ended by the database's clock. A changed signature means a phase started, en
 protocol gets its partition added. Each change requests one run of snapshot -> warehouse -> that protocol's
 analyses, keyed by protocol and signature, so no tick ever requests the same work twice (the first tick sees
 every protocol as new). When the database is unavailable the tick is skipped with the reason and the cursor
-kept, so nothing is missed.
+kept, so nothing is missed. A new protocol whose scheduled design cannot reach its registered alpha in the
+randomization test (1/N > alpha) is reported in the sensor's log with the arithmetic and the smallest fix.
 """
 
 import hashlib
@@ -38,6 +39,38 @@ def phase_signatures(rows) -> dict[str, str]:
             for protocol_id, rows_of in phases.items()}
 
 
+DESIGNS_SQL = """
+    SELECT p.id, count(a.id), coalesce(sum(a."endDate"::date - a."startDate"::date + 1), 0), p."minPhaseLength",
+           p."analysisPlan"
+    FROM experiment_protocols AS p
+    LEFT JOIN phase_assignments AS a ON a."protocolId" = p.id AND a."phaseType" <> 'WASHOUT'
+    WHERE p.id = ANY(%s)
+    GROUP BY p.id
+"""
+
+
+def unreachable_alpha(rows) -> list[str]:
+    """For each new protocol (id, phases, phase days, minimum phase length, analysisPlan text) whose scheduled phase
+    design cannot reach its registered alpha in the randomization test, the arithmetic and the smallest fix
+    (DESIGN.md §4b): said when the protocol appears, not after weeks of data. A plan that does not parse is left
+    to the snapshot checks, which name it."""
+    from americano_pipeline.source.analysis_plan import parse_analysis_plan
+    from americano_pipeline.stats.randomization import phase_design_alpha_check
+
+    warnings = []
+    for protocol_id, phases, days, min_phase_length, plan in rows:
+        try:
+            alpha = parse_analysis_plan(plan).alpha
+        except (TypeError, ValueError):
+            continue
+        if phases < 2 or days < phases * min_phase_length:
+            continue
+        check = phase_design_alpha_check(int(days), int(phases), int(min_phase_length), alpha=alpha)
+        if not check.reachable:
+            warnings.append(f"protocol {protocol_id}: {check.message}")
+    return warnings
+
+
 def changed_protocols(previous: dict[str, str], current: dict[str, str]) -> list[str]:
     """Protocols that are new or whose signature changed, in id order."""
     return sorted(protocol_id for protocol_id, signature in current.items() if previous.get(protocol_id) != signature)
@@ -57,6 +90,10 @@ def new_phase_sensor(context: dg.SensorEvaluationContext, postgres: PostgresReso
         return dg.SkipReason(f"no phase started or ended and no new protocol among {len(current)} protocols")
     known = set(context.instance.get_dynamic_partitions(protocols.name))
     new = [protocol_id for protocol_id in changed if protocol_id not in known]
+    if new:
+        with postgres.reader() as conn:
+            for warning in unreachable_alpha(conn.execute(DESIGNS_SQL, [new]).fetchall()):
+                context.log.warning(warning)
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=f"{protocol_id}:{current[protocol_id]}", partition_key=protocol_id,
                                     run_config=ALL_HISTORY_CONFIG) for protocol_id in changed],

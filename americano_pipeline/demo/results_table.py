@@ -25,6 +25,7 @@ UNREADABLE = "unreadable result"
 _SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError)  # a field missing or of the wrong type
 CONFIRMATORY_MARK = "*"
 FOOTNOTE = f"{CONFIRMATORY_MARK} the protocol's registered confirmatory analysis; the other columns are supportive"
+UNREACHABLE_MARK = "!"
 
 
 def _read(path: Path) -> dict | None:
@@ -84,7 +85,21 @@ def _effect(its: dict | None) -> str:
 
 
 def _p_value(test: dict | None) -> str:
-    return MISSING if test is None else f"{test['pValue']:.3g} ({test['alternative']})"
+    if test is None:
+        return MISSING
+    unreachable = UNREACHABLE_MARK if test.get("alphaCheck", {}).get("reachable") is False else ""
+    return f"{test['pValue']:.3g}{unreachable} ({test['alternative']})"
+
+
+def _alpha_notes(root: Path, ids: list[str]) -> list[str]:
+    """One line per protocol whose design cannot reach its alpha: the arithmetic and the smallest fix."""
+    notes = []
+    for protocol_id in ids:
+        test = _Published(root, protocol_id).results.get("randomization_result") or {}
+        check = test.get("alphaCheck") if isinstance(test, dict) else None
+        if isinstance(check, dict) and check.get("reachable") is False:
+            notes.append(f"{UNREACHABLE_MARK} {protocol_id}: {check.get('message')}")
+    return notes
 
 
 def _change_points(found: dict | None) -> str:
@@ -172,4 +187,5 @@ def summary_table(root: Path, ids: list[str] | None = None, planted: dict[str, f
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     notes = [f"{UNREADABLE} {_shown(path)}: {why}" for path, why in problems.items()]
-    return "\n".join([*lines, FOOTNOTE, *notes])
+    alpha = _alpha_notes(root, ids if ids is not None else protocol_ids(root))
+    return "\n".join([*lines, FOOTNOTE, *alpha, *notes])

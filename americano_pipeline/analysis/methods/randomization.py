@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from itertools import groupby
 
 from americano_pipeline.analysis import figures
 from americano_pipeline.analysis.inputs import REGISTERED, chosen_alternative, phase_observations
@@ -25,12 +26,16 @@ def analyse_randomization(data: ProtocolData, metric: str, *, statistic: str, al
     """Randomization test over the admissible phase-change placements with the protocol's registered minimum
     phase length, plus single-case effect sizes and the WWC design verdict, on the A/B days.
 
+    ``alphaCheck`` says whether the design's reference set can reach the registered alpha at all (1/N <= alpha)
+    and, when it cannot, the smallest change that would (DESIGN.md §4b; issue #14: a 44-day AB design with 14-day
+    phases has 17 placements, so p >= 0.0588 whatever the effect).
+
     ``alternative="registered"`` tests the protocol's registered direction (another only in an exploratory run,
     ``inputs.chosen_alternative``); the effect sizes read "larger is better" in the tested direction
     (``improvement="decrease"`` for "less").
     """
     from americano_pipeline.stats.effect_sizes import single_case_effect_sizes
-    from americano_pipeline.stats.randomization import phase_randomization_test
+    from americano_pipeline.stats.randomization import phase_design_alpha_check, phase_randomization_test
     from americano_pipeline.stats.standards import wwc_design_standard
 
     protocol = data.protocol
@@ -43,10 +48,14 @@ def analyse_randomization(data: ProtocolData, metric: str, *, statistic: str, al
     sizes = checked(data, RANDOMIZATION, single_case_effect_sizes, values, labels,
                     improvement="decrease" if chosen == "less" else "increase")
     verdict, reason = checked(data, RANDOMIZATION, wwc_design_standard, labels)
+    phases = len([condition for condition, _ in groupby(labels)])
+    reachable = checked(data, RANDOMIZATION, phase_design_alpha_check, len(values), phases, protocol.min_phase_length,
+                        alpha=protocol.alpha)
     source = REGISTERED if chosen == protocol.alternative else "config"
     body = {**test.to_dict(), "alternative": chosen, "alternativeSource": source, "statistic": statistic,
             "minPhaseLength": protocol.min_phase_length, "effectSizes": sizes,
-            "wwcDesignStandard": {"verdict": verdict, "reason": reason}, "excluded": excluded(observations)}
+            "wwcDesignStandard": {"verdict": verdict, "reason": reason}, "alphaCheck": reachable.to_dict(),
+            "excluded": excluded(observations)}
     draw = partial(figures.randomization_figure, values=observations.values.rename(metric), labels=labels,
                    distribution=test.permutation_distribution, observed=test.observed_effect,
                    p_value=test.p_value, alternative=chosen, title=title(data, metric))
@@ -62,6 +71,7 @@ def analyse_randomization(data: ProtocolData, metric: str, *, statistic: str, al
         summary=(f"B - A = **{test.observed_effect:+.3g}**, randomization p = **{test.p_value:.3g}** ({chosen}, "
                  f"{'exact' if test.exact else 'Monte Carlo'} over {test.n_assignments:,} placements); "
                  f"NAP {sizes['NAP']:.2f} (95% CI {_interval(sizes['NAP_CI'])}), "
-                 f"Cohen's d {_number(test.effect_size)}; WWC: {verdict}"),
+                 f"Cohen's d {_number(test.effect_size)}; WWC: {verdict}"
+                 f"{'' if reachable.reachable else '; cannot reach alpha: ' + reachable.message}"),
         figures=(("randomization.png", draw),),
     )

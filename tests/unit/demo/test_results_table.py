@@ -64,3 +64,11 @@ def test_a_protocol_whose_only_result_is_corrupt_keeps_its_row(tmp_path):
     assert (row["protocol"], row["design"], row["ITS effect (95% HDI)"], row["WWC"]) == \
         (PROTOCOL, "-", "unreadable result", "-")
     assert summary_table(tmp_path).splitlines()[-1].startswith(f"unreadable result {path}: 'utf-8' codec can't")
+
+
+def test_a_design_that_cannot_reach_its_alpha_is_marked_and_explained_under_the_table(tmp_path):
+    check = {"reachable": False, "message": "17 admissible phase-change placements: the smallest p is 1/17 = 0.0588"}
+    unreachable = {**RESULTS["randomization_result"], "pValue": 0.0588, "alphaCheck": check}
+    dict(_publish(tmp_path, {"randomization_result": json.dumps({"provenance": PROVENANCE, **unreachable})}))
+    assert dict(zip(HEADERS, summary_rows(tmp_path)[0]))["randomization p"] == "*0.0588! (greater)"
+    assert summary_table(tmp_path).splitlines()[-1] == f"! {PROTOCOL}: {check['message']}"
