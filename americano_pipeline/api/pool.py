@@ -4,7 +4,8 @@ Why bounded and refusing: on a small machine an unbounded queue turns a burst in
 caller and unbounded memory; a request that finds every worker busy and every waiting place taken is refused at
 once (``Saturated``, answered 503 with Retry-After) so the client backs off. A request that waits or runs longer
 than the timeout is answered 504 (its computation finishes in the background and is discarded: a thread cannot
-be cancelled safely).
+be cancelled safely). ``idle`` tells lower-priority work (recording finished computations) when it may run
+without taking the cores from a waiting request.
 """
 
 from __future__ import annotations
@@ -32,17 +33,33 @@ class BoundedPool:
     def __init__(self, workers: int, queue: int, timeout: float):
         self.workers, self.capacity, self.timeout = workers, workers + queue, timeout
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="americano-api")
-        self._admitted = threading.BoundedSemaphore(self.capacity)
+        self._admitted = 0
+        self._lock = threading.Lock()
+
+    @property
+    def idle(self) -> bool:
+        """No computation is running or waiting."""
+        return self._admitted == 0
+
+    def _admit(self) -> None:
+        with self._lock:
+            if self._admitted >= self.capacity:
+                raise Saturated(f"all {self.workers} workers and {self.capacity - self.workers} waiting places are "
+                                "busy")
+            self._admitted += 1
+
+    def _release(self, _=None) -> None:
+        with self._lock:
+            self._admitted -= 1
 
     async def run(self, function: Callable[..., T], *args) -> T:
-        if not self._admitted.acquire(blocking=False):
-            raise Saturated(f"all {self.workers} workers and {self.capacity - self.workers} waiting places are busy")
+        self._admit()
         try:
             future = self._executor.submit(function, *args)
         except BaseException:
-            self._admitted.release()
+            self._release()
             raise
-        future.add_done_callback(lambda _: self._admitted.release())
+        future.add_done_callback(self._release)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except TimeoutError:

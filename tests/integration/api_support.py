@@ -18,7 +18,7 @@ from americano_pipeline.assets.analysis import analysis_assets
 from americano_pipeline.partitions import partition_range_tags, register_protocols
 from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource
 from americano_pipeline.resources.postgres import PostgresResource
-from americano_pipeline.source.connection import API_ROLE
+from americano_pipeline.source.connection import API_ROLE, WRITER_ROLE
 from tests.integration.warehouse_support import warehouse_env
 from tests.support import free_port, login_url
 
@@ -64,6 +64,7 @@ def published(source, built):
 
 @pytest.fixture(scope="module")
 def base_url(source, pg_cluster, published):
-    config = api_config(login_url(pg_cluster, source.url, API_ROLE), source.data_dir / "analysis")
+    config = api_config(login_url(pg_cluster, source.url, API_ROLE), source.data_dir / "analysis",
+                        writer_url=login_url(pg_cluster, source.url, WRITER_ROLE))
     with warehouse_env(source.data_dir), served(config) as url:
         yield url

@@ -6,6 +6,7 @@ the token's user (401 without a token, 403 for another userId in a body, 404 for
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from datetime import date
 
@@ -13,8 +14,10 @@ import httpx
 import pytest
 
 from americano_pipeline.api.tokens import issue
+from americano_pipeline.lineage.tracking import Tracker
+from americano_pipeline.source.connection import connect
 from tests.integration.api_support import SECRET, base_url, published  # noqa: F401 (fixtures)
-from tests.integration.warehouse_support import materialize
+from tests.integration.warehouse_support import materialize, warehouse_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -153,6 +156,46 @@ def test_a_window_without_data_is_404(base_url, source):
         empty = http.post(f"{PREFIX}/change-points", json={
             "userId": user, "metric": "study_minutes", "startDate": "2001-01-01", "endDate": "2001-03-01"})
     assert empty.status_code == 404 and "no days of study_minutes" in empty.json()["detail"]
+
+
+def recorded_runs(source, computation_id: str, endpoint: str) -> list:
+    """The MLflow runs tagged with ``computation_id``, waiting up to 30 s for the recorder to write one."""
+    with warehouse_env(source.data_dir):
+        from americano_pipeline import settings
+
+        client = Tracker(settings.mlflow_tracking_uri(), None).client
+    deadline = time.monotonic() + 30
+    while True:
+        experiment = client.get_experiment_by_name(f"research-api/{endpoint}")
+        runs = [] if experiment is None else client.search_runs(
+            [experiment.experiment_id], f"tags.`api.computation_id` = '{computation_id}'")
+        if runs and runs[0].info.status == "FINISHED" or time.monotonic() > deadline:
+            return runs
+        time.sleep(0.2)
+
+
+def test_each_computation_is_recorded_as_an_exploratory_run_and_a_protocols_also_in_analysis_runs(base_url, source):
+    abab = protocol(source, "abab_reward")
+    with client(base_url, abab["userId"]) as http:
+        test = http.post(f"{PREFIX}/abab-randomization-test", json={
+            "userId": abab["userId"], "protocolId": abab["protocolId"], "metric": abab["primaryOutcome"]}).json()
+        points = http.post(f"{PREFIX}/change-points", json={
+            "userId": abab["userId"], "metric": "study_minutes", "startDate": abab["startDate"],
+            "endDate": abab["endDate"]}).json()
+    computation_id = test["provenance"]["computationId"]
+    [run] = recorded_runs(source, computation_id, "abab-randomization-test")
+    assert run.data.tags["api.user"] == abab["userId"]
+    assert run.data.tags["api.endpoint"] == "abab-randomization-test"
+    assert run.data.tags["dvc.raw_current"] == test["provenance"]["dataVersionHash"] == source.data_version
+    assert len(run.data.tags["git.commit"]) == 40 and run.data.tags["analysis.exploratory"] == "true"
+    assert run.data.metrics["pValue"] == test["pValue"]
+    with connect(source.url) as owner:
+        rows = owner.execute('SELECT "protocolId", "mlflowRunId", "analysisType", "inputParams" FROM analysis_runs '
+                             'WHERE id = %s', (computation_id,)).fetchall()
+    assert [row[:3] for row in rows] == [(abab["protocolId"], run.info.run_id, "randomization_result")]
+    assert rows[0][3]["exploratory"] is True and rows[0][3]["userId"] == abab["userId"]
+    [change_run] = recorded_runs(source, points["provenance"]["computationId"], "change-points")
+    assert change_run.data.tags["api.endpoint"] == "change-points" and "protocol.id" not in change_run.data.tags
 
 
 def test_the_api_answers_without_errors_while_the_warehouse_is_rebuilt(base_url, source):
