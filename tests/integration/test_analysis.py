@@ -104,6 +104,16 @@ def test_the_ab_protocols_its_interval_covers_the_true_effect(analysed, source):
         assert its["diagnostics"]["rhat"] < 1.01
 
 
+def test_the_single_tier_multiple_baseline_protocols_say_why_they_cannot_confirm_anything(analysed, source):
+    for truth in by_key(source)["ab_reminder"]:
+        test = result(source, "randomization_result", truth["protocolId"])
+        assert test["wwcDesignStandard"]["standard"] == "multiple baseline"
+        assert test["wwcDesignStandard"]["verdict"] == "does not meet"
+        assert test["wwcDesignStandard"]["reason"].endswith("at least 3 tiers are required")
+        assert test["alphaCheck"]["reachable"] is False and test["pValue"] >= 1 / 17
+        assert "1/17 = 0.0588 > alpha = 0.05" in test["alphaCheck"]["message"]
+
+
 def test_its_of_an_abab_design_pools_both_changes_and_reports_persistence(analysed, source):
     for truth in by_key(source)["abab_reward"]:
         its = result(source, "its_result", truth["protocolId"])

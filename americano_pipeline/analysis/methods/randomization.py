@@ -21,6 +21,29 @@ def _interval(bounds: list | None) -> str:
     return "undefined" if bounds is None or None in bounds else f"{bounds[0]:.2f} to {bounds[1]:.2f}"
 
 
+def _multiple_baseline(labels) -> tuple[str, str]:
+    from americano_pipeline.stats.standards import wwc_multiple_baseline_standard
+
+    return wwc_multiple_baseline_standard([labels])
+
+
+def _reversal(labels) -> tuple[str, str]:
+    from americano_pipeline.stats.standards import wwc_design_standard
+
+    return wwc_design_standard(labels)
+
+
+WWC_STANDARDS = {"multiple baseline": _multiple_baseline, "reversal": _reversal}
+
+
+def wwc_standard(design_type: str) -> str:
+    """Which WWC design standard judges a protocol of ``design_type``: a multiple-baseline protocol is judged by
+    the multiple-baseline rules (tiers), never by the reversal rules its single AB tier would fail for another
+    reason; every other design analysed here is a phase reversal. (The warehouse records one tier per protocol
+    until issue #14 records tiers, so a multiple-baseline protocol is one tier here.)"""
+    return "multiple baseline" if design_type == "MULTIPLE_BASELINE" else "reversal"
+
+
 def analyse_randomization(data: ProtocolData, metric: str, *, statistic: str, alternative: str, exploratory: bool,
                           n_permutations: int, seed: int) -> Analysis:
     """Randomization test over the admissible phase-change placements with the protocol's registered minimum
@@ -36,7 +59,6 @@ def analyse_randomization(data: ProtocolData, metric: str, *, statistic: str, al
     """
     from americano_pipeline.stats.effect_sizes import single_case_effect_sizes
     from americano_pipeline.stats.randomization import phase_design_alpha_check, phase_randomization_test
-    from americano_pipeline.stats.standards import wwc_design_standard
 
     protocol = data.protocol
     observations = phase_observations(data, metric)
@@ -47,14 +69,16 @@ def analyse_randomization(data: ProtocolData, metric: str, *, statistic: str, al
                    n_permutations=n_permutations, seed=seed)
     sizes = checked(data, RANDOMIZATION, single_case_effect_sizes, values, labels,
                     improvement="decrease" if chosen == "less" else "increase")
-    verdict, reason = checked(data, RANDOMIZATION, wwc_design_standard, labels)
+    standard = wwc_standard(protocol.design_type)
+    verdict, reason = checked(data, RANDOMIZATION, WWC_STANDARDS[standard], labels)
     phases = len([condition for condition, _ in groupby(labels)])
     reachable = checked(data, RANDOMIZATION, phase_design_alpha_check, len(values), phases, protocol.min_phase_length,
                         alpha=protocol.alpha)
     source = REGISTERED if chosen == protocol.alternative else "config"
     body = {**test.to_dict(), "alternative": chosen, "alternativeSource": source, "statistic": statistic,
             "minPhaseLength": protocol.min_phase_length, "effectSizes": sizes,
-            "wwcDesignStandard": {"verdict": verdict, "reason": reason}, "alphaCheck": reachable.to_dict(),
+            "wwcDesignStandard": {"verdict": verdict, "reason": reason, "standard": standard},
+            "alphaCheck": reachable.to_dict(),
             "excluded": excluded(observations)}
     draw = partial(figures.randomization_figure, values=observations.values.rename(metric), labels=labels,
                    distribution=test.permutation_distribution, observed=test.observed_effect,
