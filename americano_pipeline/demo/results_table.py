@@ -1,10 +1,10 @@
-"""The ``make demo`` summary: one line per protocol with the headline of every analysis, read from the published
-``result.json`` files (so it shows exactly what a reader of the results would see).
+"""The ``make demo`` summary: the headline of every analysis per protocol, read from the published ``result.json``
+files (so it shows exactly what a reader of the results would see), in lines that fit a 120-column terminal.
 
-Columns: protocol, design, metric, the planted effect when the study is the synthetic one (its ground truth,
+Fields (``HEADERS``, one row each from ``summary_rows``): protocol, design, metric, the planted effect when the study is the synthetic one (its ground truth,
 beside the estimates), ITS effect (posterior mean and 95% HDI), randomization p (and the tested direction), WWC
-verdict, detected vs planned change points (matched within the tolerance, distances in days), the sequential
-position, and where the figures are. The protocol's registered confirmatory analysis is marked ``*`` (the others
+verdict, detected vs planned change points (matched within the tolerance, distances in days) and the sequential
+position; the table says once where the figures are. The protocol's registered confirmatory analysis is marked ``*`` (the others
 are supportive). A method without a published result shows "-"; one whose ``result.json`` cannot be read (not
 JSON, or without a field shown here) shows "unreadable result" and is named under the table, so one corrupt file
 costs its cells, not the table.
@@ -19,12 +19,12 @@ from americano_pipeline.analysis.publish import RESULT_FILE, result_directory
 
 ASSETS = ("its_result", "randomization_result", "change_points_result", "sequential_boundaries")
 HEADERS = ("protocol", "design", "metric", "planted", "ITS effect (95% HDI)", "randomization p", "WWC",
-           "change points", "sequential", "figures")
+           "change points", "sequential")
 MISSING = "-"
 UNREADABLE = "unreadable result"
 _SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError)  # a field missing or of the wrong type
 CONFIRMATORY_MARK = "*"
-FOOTNOTE = f"{CONFIRMATORY_MARK} the protocol's registered confirmatory analysis; the other columns are supportive"
+FOOTNOTE = f"{CONFIRMATORY_MARK} the protocol's registered confirmatory analysis; the other analyses are supportive"
 UNREACHABLE_MARK = "!"
 
 
@@ -156,7 +156,6 @@ def _row(root: Path, protocol_id: str, planted: dict[str, float]) -> tuple[tuple
         published.cell("randomization_result", _wwc),
         published.cell("change_points_result", _change_points),
         published.cell("sequential_boundaries", _sequential),
-        _shown(root / "*" / protocol_id / "*.png"),
     )
     return row, published.problems
 
@@ -178,14 +177,39 @@ def summary_rows(root: Path, ids: list[str] | None = None,
     return _rows(root, ids, planted)[0]
 
 
+WIDTH = 120  # a terminal's width: every line of the table fits it
+
+
+def _fitted(line: str) -> str:
+    return line if len(line) <= WIDTH else line[:WIDTH - 1] + "…"
+
+
+def _wrapped(note: str) -> str:
+    import textwrap
+
+    return textwrap.fill(note, width=WIDTH, subsequent_indent="    ", break_on_hyphens=False)
+
+
+def _block(row: tuple[str, ...]) -> list[str]:
+    """One protocol's lines: who it is, then planted truth beside the estimates, then the supportive analyses."""
+    cell = dict(zip(HEADERS, row))
+    protocol_id, _, name = cell["protocol"].partition(" ")
+    return [_fitted(line) for line in (
+        f"{name or protocol_id} ({protocol_id}, {cell['design']}, {cell['metric']})",
+        f"  planted {cell['planted']}   ITS {cell['ITS effect (95% HDI)']}   randomization p "
+        f"{cell['randomization p']}   WWC {cell['WWC']}",
+        f"  change points {cell['change points']}   sequential {cell['sequential']}",
+    )]
+
+
 def summary_table(root: Path, ids: list[str] | None = None, planted: dict[str, float] | None = None) -> str:
-    """``summary_rows`` as an aligned plain-text table (header, rule, rows, the confirmatory footnote), then one
-    line per result file that could not be read."""
+    """``summary_rows`` as text that fits ``WIDTH`` columns: a block of three lines per protocol (its name, id,
+    design and metric; planted truth beside the ITS estimate, the randomization test and the WWC verdict; change
+    points and sequential position), where the figures are, the confirmatory footnote, then one line per design
+    that cannot reach its alpha (wrapped) and one per result file that could not be read (its path whole)."""
+    ids = ids if ids is not None else protocol_ids(root)
     body, problems = _rows(root, ids, planted)
-    rows = [HEADERS, *body]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(HEADERS))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
+    lines = [line for row in body for line in _block(row)]
+    figures = f"figures: {_shown(root / '<analysis>' / '<protocol>' / '*.png')}"
     notes = [f"{UNREADABLE} {_shown(path)}: {why}" for path, why in problems.items()]
-    alpha = _alpha_notes(root, ids if ids is not None else protocol_ids(root))
-    return "\n".join([*lines, FOOTNOTE, *alpha, *notes])
+    return "\n".join([*lines, _fitted(figures), FOOTNOTE, *map(_wrapped, _alpha_notes(root, ids)), *notes])

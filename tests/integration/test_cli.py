@@ -135,7 +135,9 @@ def test_demo_prints_rows_and_data_version_and_restore_rebuilds_it(data_dir):
     lines = [line for line in demo.stdout.splitlines() if line.strip().startswith("raw/")]
     assert len(lines) == 5 and all("check passed" in line for line in lines)
     assert "dbt: 11 models built, 92 of 92 checks passed" in demo.stdout
-    assert "1/17 = 0.0588 > alpha = 0.05" in demo.stdout  # the 44-day AB design, explained under the table
+    assert "1/17 = 0.0588 > alpha = 0.05" in " ".join(demo.stdout.split())  # the 44-day AB design, under the table
+    table = demo.stdout.split("analysis run ")[1].splitlines()[1:-1]
+    assert table and max(map(len, table)) <= 120
     summary = demo.stdout.split("daily outcomes per protocol and phase")[1]
     protocols = [line for line in summary.splitlines() if "B - A" in line]
     assert [line.split()[1] for line in protocols] == ["ABAB", "MULTIPLE_BASELINE", "ABAB"]  # in start order

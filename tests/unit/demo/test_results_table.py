@@ -34,7 +34,7 @@ def test_a_valid_study_fills_every_column(tmp_path):
         "protocol": f"{PROTOCOL} Reward probability", "design": "ABAB", "metric": "engagement_score",
         "planted": "-", "ITS effect (95% HDI)": "+10.1 (-1.7 to +25.2)", "randomization p": "*0.00282 (greater)",
         "WWC": "meets", "change points": "0 found, 0/3 planned matched (P by chance 1)",
-        "sequential": "retro n=40/40 z=+2.77 crossed@3", "figures": str(tmp_path / "*" / PROTOCOL / "*.png")}
+        "sequential": "retro n=40/40 z=+2.77 crossed@3"}
 
 
 def test_a_result_that_is_not_json_costs_its_cell_and_is_named_under_the_table(tmp_path):
@@ -44,7 +44,7 @@ def test_a_result_that_is_not_json_costs_its_cell_and_is_named_under_the_table(t
     assert row["ITS effect (95% HDI)"] == "unreadable result"
     assert row["protocol"] == f"{PROTOCOL} Reward probability" and row["WWC"] == "meets"
     assert table[-1] == f"unreadable result {paths['its_result']}: Expecting ',' delimiter: line 1 column 29 (char 28)"
-    assert table[2].startswith(f"{PROTOCOL} Reward probability")
+    assert table[0] == f"Reward probability ({PROTOCOL}, ABAB, engagement_score)"
 
 
 def test_a_result_without_a_shown_field_marks_every_cell_of_that_file(tmp_path):
@@ -72,3 +72,15 @@ def test_a_design_that_cannot_reach_its_alpha_is_marked_and_explained_under_the_
     dict(_publish(tmp_path, {"randomization_result": json.dumps({"provenance": PROVENANCE, **unreachable})}))
     assert dict(zip(HEADERS, summary_rows(tmp_path)[0]))["randomization p"] == "*0.0588! (greater)"
     assert summary_table(tmp_path).splitlines()[-1] == f"! {PROTOCOL}: {check['message']}"
+
+
+def test_the_table_fits_a_terminal_and_puts_planted_truth_beside_the_estimates(tmp_path):
+    dict(_publish(tmp_path, {}))
+    table = summary_table(tmp_path, planted={PROTOCOL: 10.0}).splitlines()
+    assert table[:3] == [
+        f"Reward probability ({PROTOCOL}, ABAB, engagement_score)",
+        "  planted +10.0   ITS +10.1 (-1.7 to +25.2)   randomization p *0.00282 (greater)   WWC meets",
+        "  change points 0 found, 0/3 planned matched (P by chance 1)   sequential retro n=40/40 z=+2.77 crossed@3",
+    ]
+    assert table[3] == f"figures: {tmp_path / '<analysis>' / '<protocol>' / '*.png'}"
+    assert max(map(len, table)) <= 120
