@@ -17,10 +17,10 @@ from datetime import date, datetime, timedelta, timezone
 from americano_pipeline import settings
 
 # SeedConfig's bounds (demo.synthetic), repeated here so that --help imports nothing heavy; a unit test keeps them
-# equal. The days must hold the three demo protocols; the last day must be in the past, or the snapshot checks
+# equal. The days must hold the demo protocols; the last day must be in the past, or the snapshot checks
 # would reject its events as lying in the future.
 SEED_USERS = (1, 1000)
-SEED_DAYS = (140, 3650)
+SEED_DAYS = (277, 3650)
 SEED_EVENTS_PER_DAY = (8, 1000)
 EARLIEST_END_DATE = date(2000, 1, 1)
 
@@ -73,9 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed", help="fill the source database with synthetic study data")
     seed.add_argument("--users", type=_bounded(SEED_USERS), default=1,
                       help=f"study participants, {_span(SEED_USERS)} (default 1)")
-    seed.add_argument("--days", type=_bounded(SEED_DAYS), default=150,
-                      help=f"days of history, {_span(SEED_DAYS)} (the minimum holds the three demo protocols; "
-                           "default 150)")
+    seed.add_argument("--days", type=_bounded(SEED_DAYS), default=300,
+                      help=f"days of history, {_span(SEED_DAYS)} (the minimum holds the demo protocols; "
+                           "default 300)")
     seed.add_argument("--events-per-day", type=_bounded(SEED_EVENTS_PER_DAY), default=30,
                       help=f"mean events per user-day, {_span(SEED_EVENTS_PER_DAY)} (default 30)")
     seed.add_argument("--seed", type=_non_negative, default=42, help="random seed (default 42)")
@@ -112,6 +112,14 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("user_id", help="the app's user id the token acts as")
     token.add_argument("--days", type=_bounded((1, 365)), default=30, help="days until it expires (default 30)")
 
+    protocol = commands.add_parser("protocol", help="check a protocol file (YAML) and register it, its schedule "
+                                                     "drawn by its design's randomization")
+    protocol_actions = protocol.add_subparsers(dest="action", required=True, metavar="ACTION")
+    protocol_actions.add_parser("validate", help="check the file, print the schedule it would register; writes "
+                                                 "nothing").add_argument("file", help="the protocol file (YAML)")
+    protocol_actions.add_parser("new", help="check the file, then insert the protocol and its phases; prints its "
+                                            "id and seed").add_argument("file", help="the protocol file (YAML)")
+
     commands.add_parser("env", help="print the resolved settings as shell exports, for "
                                     "`eval \"$(americano env)\"` before dagster, dbt or mlflow commands")
     return parser
@@ -123,6 +131,10 @@ def _run(args: argparse.Namespace) -> bool:
         for name, value in settings.shell_environment().items():
             print(f"export {name}={shlex.quote(value)}")
         return True
+    if args.command == "protocol":
+        from americano_pipeline.commands.protocol import protocol
+
+        return protocol(args.action, args.file)
     if args.command == "api":
         from americano_pipeline.commands import api
 

@@ -14,6 +14,7 @@ import dagster as dg
 from americano_pipeline.assets.analysis import analysis_assets
 from americano_pipeline.assets.raw import raw_snapshot
 from americano_pipeline.assets.dbt import dbt_resource, warehouse_dbt_assets
+from americano_pipeline.assets.report import report_assets
 from americano_pipeline.automation.jobs import analysis_job, warehouse_job, whole_graph_job
 from americano_pipeline.automation.schedules import nightly_schedule
 from americano_pipeline.automation.sensors import new_phase_sensor
@@ -22,7 +23,7 @@ from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource
 from americano_pipeline.resources.postgres import PostgresResource
 
 defs = dg.Definitions(
-    assets=[raw_snapshot, warehouse_dbt_assets, *analysis_assets],
+    assets=[raw_snapshot, warehouse_dbt_assets, *analysis_assets, *report_assets],
     jobs=[warehouse_job, whole_graph_job, analysis_job],
     schedules=[nightly_schedule],
     sensors=[new_phase_sensor],

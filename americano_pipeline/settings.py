@@ -62,6 +62,11 @@ def analysis_dir() -> Path:
     return data_dir() / "analysis"
 
 
+def reports_dir() -> Path:
+    """The CENT reports: ``<protocol_id>/report.html`` and ``report.pdf`` (asset ``report/cent_report``)."""
+    return data_dir() / "reports"
+
+
 def demo_dir() -> Path:
     """What ``americano demo``/``seed`` write for the user to read: the planted ground truth, the dbt log."""
     return data_dir() / "demo"

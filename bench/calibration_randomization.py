@@ -43,9 +43,11 @@ from simulation import (
     DESIGNS,
     METRIC,
     PHIS,
-    asset_config,
+    SIZE_BOUND,
+    SIZE_TARGETS,
     binomial_verdict,
     print_section,
+    randomization_settings,
     run_replicates,
     section_main,
     simulated_protocol,
@@ -53,9 +55,7 @@ from simulation import (
 
 EFFECTS = (0.0, 0.5, 1.0)
 QUICK_SERIES, FULL_SERIES = 1000, 4000
-SIZE_BOUND = 0.06
-TARGETS = (f"size <= {SIZE_BOUND} at every design and phi <= {max(PHIS)} (missed: one-sided exact binomial "
-           f"p < {ALPHA}; '?': above the bound within Monte Carlo error)")
+TARGETS = SIZE_TARGETS
 
 
 def run(task: tuple) -> dict:
@@ -87,11 +87,8 @@ def rows_of(records: list[dict]) -> list[dict]:
 
 def check(quick: bool, seed: int, workers: int, series: int | None = None) -> list[dict]:
     """The table's rows (module doc): ``series`` per design x phi (default by ``quick``), ``workers`` processes."""
-    defaults = asset_config("RandomizationConfig")
-    settings = {"statistic": defaults.statistic, "alternative": defaults.alternative,
-                "n_permutations": defaults.n_permutations, "seed": defaults.seed}
-    records = run_replicates(run, settings, count=series or (QUICK_SERIES if quick else FULL_SERIES), seed=seed,
-                             workers=workers)
+    count = series or (QUICK_SERIES if quick else FULL_SERIES)
+    records = run_replicates(run, randomization_settings(), count=count, seed=seed, workers=workers)
     return rows_of(records)
 
 

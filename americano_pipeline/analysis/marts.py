@@ -2,7 +2,8 @@
 
 Why read-only and from the marts only: DuckDB allows a single writer (the dbt build), so every reader opens the
 file ``read_only`` and never blocks it; and the analyses must see exactly the cut the warehouse was built from
-(``dim_protocols`` for the pre-registered design, ``fct_protocol_daily_outcomes`` for the daily series,
+(``dim_protocols`` for the pre-registered design, ``fct_protocol_daily_outcomes`` for the daily series and
+``fct_protocol_tier_daily_outcomes`` for a multiple baseline's tiers,
 ``fct_daily_context`` for covariates, ``warehouse_builds`` for the data version of that cut), not a newer state
 of the source database or a newer snapshot.
 """
@@ -86,6 +87,9 @@ class MartsReader:
             confirmatory=str(row["confirmatory_analysis"]),
             alternative=str(row["registered_alternative"]),
             alpha=float(row["plan_alpha"]),
+            max_consecutive=None if pd.isna(row["max_consecutive"]) else int(row["max_consecutive"]),
+            multiple_baseline_scheme=None if pd.isna(row["multiple_baseline_scheme"])
+            else str(row["multiple_baseline_scheme"]),
         )
         days = self._frame(
             "select * from fct_protocol_daily_outcomes where protocol_id = ? order by date", [protocol_id]
@@ -97,7 +101,12 @@ class MartsReader:
                 "nothing to analyse until its first day is in a snapshot",
             )
         days["date"] = pd.to_datetime(days["date"])
-        return ProtocolData(protocol, days.set_index("date"))
+        tiers = None
+        if protocol.design_type == "MULTIPLE_BASELINE":
+            tiers = self._frame("select * from fct_protocol_tier_daily_outcomes where protocol_id = ? "
+                                "order by tier_number, date", [protocol_id])
+            tiers["date"] = pd.to_datetime(tiers["date"])
+        return ProtocolData(protocol, days.set_index("date"), tiers)
 
     def owns(self, user_id: str, protocol_id: str) -> bool:
         """Whether ``protocol_id`` is one of ``user_id``'s protocols (the research API answers only its owner)."""

@@ -47,6 +47,8 @@ class Protocol:
     confirmatory: str  # the registered confirmatory analysis (a method name); every other one is supportive
     alternative: str  # the registered direction: "greater" (B > A), "less" or "two-sided"
     alpha: float  # the confirmatory analysis' registered type I error
+    max_consecutive: int | None = None  # ALTERNATING: the registered run limit (None: no limit)
+    multiple_baseline_scheme: str | None = None  # MULTIPLE_BASELINE: how the tiers' starts were drawn
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,13 @@ class ObservedPhase:
 
 @dataclass(frozen=True)
 class ProtocolData:
-    """A protocol and its daily rows (DatetimeIndex ``date``; phase columns and every catalogue metric)."""
+    """A protocol and its daily rows (DatetimeIndex ``date``; phase columns, ``criterion`` and every catalogue
+    metric); for a multiple baseline also ``tiers``, the rows of ``fct_protocol_tier_daily_outcomes`` (one per tier
+    and day; docs/DESIGNS.md), whose primary tier is the one ``days`` follows."""
 
     protocol: Protocol
     days: pd.DataFrame
+    tiers: pd.DataFrame | None = None
 
     @property
     def phases(self) -> tuple[ObservedPhase, ...]:

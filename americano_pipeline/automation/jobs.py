@@ -23,4 +23,5 @@ whole_graph_job = dg.define_asset_job(
 
 analysis_job = dg.define_asset_job(
     "analysis", selection=dg.AssetSelection.groups("analysis"), partitions_def=protocols,
-    description="The four analyses of the run's protocol partition(s), on the current warehouse.")
+    description="The four analyses of the run's protocol partition(s), on the current warehouse, then "
+                "their CENT reports (report/cent_report, in the same group).")

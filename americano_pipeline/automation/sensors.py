@@ -40,33 +40,31 @@ def phase_signatures(rows) -> dict[str, str]:
 
 
 DESIGNS_SQL = """
-    SELECT p.id, count(a.id), coalesce(sum(a."endDate"::date - a."startDate"::date + 1), 0), p."minPhaseLength",
-           p."analysisPlan"
+    SELECT p.id, p."designType"::text, p."minPhaseLength", p."analysisPlan", a."phaseType"::text,
+           a."startDate"::date, coalesce(a."endDate", p."endDate")::date, a."interventionParams"
     FROM experiment_protocols AS p
-    LEFT JOIN phase_assignments AS a ON a."protocolId" = p.id AND a."phaseType" <> 'WASHOUT'
+    JOIN phase_assignments AS a ON a."protocolId" = p.id
     WHERE p.id = ANY(%s)
-    GROUP BY p.id
+    ORDER BY p.id, a."startDate", a.id
 """
 
 
 def unreachable_alpha(rows) -> list[str]:
-    """For each new protocol (id, phases, phase days, minimum phase length, analysisPlan text) whose scheduled phase
-    design cannot reach its registered alpha in the randomization test, the arithmetic and the smallest fix
-    (DESIGN.md §4b): said when the protocol appears, not after weeks of data. A plan that does not parse is left
-    to the snapshot checks, which name it."""
-    from americano_pipeline.source.analysis_plan import parse_analysis_plan
-    from americano_pipeline.stats.randomization import phase_design_alpha_check
+    """For each new protocol (``DESIGNS_SQL`` rows: one per phase) whose registered design cannot reach its alpha
+    in its randomization test, the arithmetic and the smallest fix (``source.design_registration``; DESIGN.md
+    §4b): said when the protocol appears, not after weeks of data. A record that cannot be read as its design
+    (or an open phase of an open protocol) is left to the snapshot checks, which name it."""
+    from americano_pipeline.source.design_registration import PhaseRecord, registration_alpha_check
 
+    protocols: dict[str, tuple] = {}
+    for protocol_id, design_type, min_phase_length, plan, phase_type, start, end, params in rows:
+        design = protocols.setdefault(protocol_id, (design_type, int(min_phase_length), plan, []))
+        if end is not None:
+            design[3].append(PhaseRecord(phase_type, start, end, params or {}))
     warnings = []
-    for protocol_id, phases, days, min_phase_length, plan in rows:
-        try:
-            alpha = parse_analysis_plan(plan).alpha
-        except (TypeError, ValueError):
-            continue
-        if phases < 2 or days < phases * min_phase_length:
-            continue
-        check = phase_design_alpha_check(int(days), int(phases), int(min_phase_length), alpha=alpha)
-        if not check.reachable:
+    for protocol_id, (design_type, min_phase_length, plan, phases) in protocols.items():
+        check = registration_alpha_check(design_type, phases, min_phase_length, plan)
+        if check is not None and not check.reachable:
             warnings.append(f"protocol {protocol_id}: {check.message}")
     return warnings
 

@@ -15,7 +15,7 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.parquet as pq
 
-from americano_pipeline.checks.schemas import PHASE_RULES, ROW_RULE_COLUMNS, phase_problems, plan_problem, schema_for
+from americano_pipeline.checks.schemas import EXPLAINED_RULES, ROW_RULE_COLUMNS, plan_problem, row_problems, schema_for
 from americano_pipeline.source.schema import TABLES
 
 SAMPLE_ROWS = 20
@@ -89,7 +89,8 @@ def _violations(table: str, frame: pd.DataFrame, errors: pa.errors.SchemaErrors 
     rows = cases["index"].astype(int)
     values = [frame.at[row, column] if column in frame.columns else case
               for row, column, case in zip(rows, cases["column"], cases["failure_case"])]
-    problems = {rule: phase_problems(rule, frame, cut, now) for rule in set(cases["check"]) & PHASE_RULES.keys()}
+    problems = {rule: row_problems(table, rule, frame, cut, now)
+                for rule in set(cases["check"]) & EXPLAINED_RULES.get(table, set())}
     values = [problems[rule].at[row] if rule in problems else value
               for row, rule, value in zip(rows, cases["check"], values)]
     values = [plan_problem(value) if rule == "registered_analysis_plan" else value

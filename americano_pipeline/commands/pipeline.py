@@ -2,16 +2,20 @@
 
 Why two runs, as the nightly schedule does them: the snapshot and the warehouse, then one single-run backfill of
 the four analyses over every registered protocol (so the heavy imports happen once).
+
+Every step that takes seconds prints its start and end with the elapsed time, and each Dagster step its own as it
+runs (``demo.progress``); ``demo`` first does what ``americano prepare`` does.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
+import uuid
 
 from americano_pipeline import settings
-from americano_pipeline.commands.seed import prepare
 from americano_pipeline.demo import console
+from americano_pipeline.demo.progress import Progress
 
 # dagster-dbt echoes every dbt log line to stdout, and Dagster logs every event: keep the console for the outcome.
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -27,38 +31,50 @@ def _registered_protocols(instance) -> tuple[list[str], list[str]]:
     return added, instance.get_dynamic_partitions(protocols.name)
 
 
-def _run_pipeline() -> bool:
-    settings.use_dagster_home()
-    import dagster as dg
+def _execute(job, instance, progress: Progress, **kwargs):
+    """``job.execute_in_process`` with a line per Dagster step as it starts and ends (``demo.progress``)."""
+    run_id = str(uuid.uuid4())
+    instance.add_event_listener(run_id, progress.dagster_listener())
+    return job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False, **kwargs)
 
-    from americano_pipeline.automation.jobs import ALL_HISTORY_CONFIG
-    from americano_pipeline.definitions import defs
-    from americano_pipeline.partitions import partition_range_tags
 
-    from americano_pipeline.automation.recovery import recover_dead_runs
+def _run_pipeline(progress: Progress) -> bool:
+    with progress.step("loading the Dagster definitions"):
+        settings.use_dagster_home()
+        import dagster as dg
 
-    instance = dg.DagsterInstance.get()
-    for recovered in recover_dead_runs(instance):
-        print(f"recovered {recovered}")
+        from americano_pipeline.automation.jobs import ALL_HISTORY_CONFIG
+        from americano_pipeline.automation.recovery import recover_dead_runs
+        from americano_pipeline.definitions import defs
+        from americano_pipeline.partitions import partition_range_tags
+
+        instance = dg.DagsterInstance.get()
+        recovered = list(recover_dead_runs(instance))
+    for run in recovered:
+        print(f"recovered {run}")
     log_path = settings.demo_dir() / "pipeline.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("w") as log, contextlib.redirect_stdout(log):
-        result = defs.resolve_job_def("snapshot_and_warehouse").execute_in_process(
-            run_config={**ALL_HISTORY_CONFIG, **QUIET}, instance=instance, raise_on_error=False)
+    with progress.step("snapshot and warehouse"):
+        with log_path.open("w") as log, contextlib.redirect_stdout(log):
+            result = _execute(defs.resolve_job_def("snapshot_and_warehouse"), instance, progress,
+                              run_config={**ALL_HISTORY_CONFIG, **QUIET})
     console.print_warehouse_run(result, log_path)
     if not result.success:
         return False
     _, keys = _registered_protocols(instance)
-    print(f"analysing {len(keys)} protocols (one run over all partitions) ...")
-    analysis = defs.resolve_job_def("analysis").execute_in_process(
-        run_config=QUIET, instance=instance, tags=partition_range_tags(keys), raise_on_error=False)
+    with progress.step(f"analysing {len(keys)} protocols (one run over all partitions)", name="analysing"):
+        analysis = _execute(defs.resolve_job_def("analysis"), instance, progress, run_config=QUIET,
+                            tags=partition_range_tags(keys))
     console.print_analysis_run(analysis, keys)
     return analysis.success
 
 
 def demo() -> bool:
-    prepare()
-    return _run_pipeline()
+    from americano_pipeline.commands.seed import prepare
+
+    progress = Progress()
+    prepare(progress)
+    return _run_pipeline(progress)
 
 
 def protocols(*, range_only: bool) -> bool:

@@ -6,6 +6,7 @@ from datetime import date
 
 from americano_pipeline import settings
 from americano_pipeline.demo import console
+from americano_pipeline.demo.progress import Progress
 from americano_pipeline.demo.seeding import seed as seed_study
 from americano_pipeline.demo.synthetic import SeedConfig
 from americano_pipeline.source.database import owner_connection
@@ -23,13 +24,21 @@ def seed(*, users: int, days: int, events_per_day: int, seed: int, end_date: dat
           f"({report.events_per_second:,.0f} events/s); ground truth: {report.ground_truth_path}")
 
 
-def prepare() -> None:
-    """Start the database (embedded unless AMERICANO_DATABASE_URL), create the schema, seed it when empty."""
-    with owner_connection() as conn:
+def prepare(progress: Progress | None = None) -> None:
+    """Start the database (embedded unless AMERICANO_DATABASE_URL), create the schema, seed it when empty; the
+    database start and the seeding print their start and elapsed time (``demo.progress``)."""
+    progress = progress or Progress()
+    label = "connecting to the source database" if settings.external_database_url() else "starting the database"
+    with progress.step(label):
+        conn = owner_connection()
+    with conn:
         ensure_schema(conn)
         if not any(row_counts(conn).values()):
-            print("seeding the empty database with the synthetic study (seed 42) ...")
-            seed_study(conn, SeedConfig())
+            config = SeedConfig()
+            with progress.step(f"seeding the empty database with the synthetic study ({config.users} user x "
+                               f"{config.days} days, seed {config.seed})", name="seeding") as step:
+                report = seed_study(conn, config)
+                step.detail = f"{report.counts['behavioral_events']:,} events"
         counts = row_counts(conn)
     print("source database rows:")
     console.print_counts(counts)

@@ -8,6 +8,7 @@ Dagster run result, the marts, the published ``result.json`` files) and lays it 
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 from americano_pipeline import settings
@@ -29,11 +30,15 @@ def print_ground_truth(truth_path: Path) -> None:
     protocols = _ground_truth(truth_path)
     if not protocols:
         return
+    from americano_pipeline.demo.results_table import planted_text
+
     print(f"planted ground truth ({truth_path}):")
     for protocol in protocols:
-        print(f"  {protocol['protocolId']}  {protocol['designType']:<17} {protocol['primaryOutcome']:<17} "
-              f"true effect {protocol['trueEffect']:+5.1f}  {protocol['startDate']} .. {protocol['endDate']}  "
-              f"changes {', '.join(protocol['phaseChangeDates'])}")
+        print(f"  {protocol['name']} ({protocol['protocolId']}, {protocol['designType']}, "
+              f"{protocol['primaryOutcome']})")
+        print(textwrap.fill(f"{protocol['startDate']} .. {protocol['endDate']}: {planted_text(protocol)}; changes "
+                            f"{', '.join(protocol['phaseChangeDates'])}", width=120, initial_indent="    ",
+                            subsequent_indent="      "))
 
 
 def print_warehouse_run(result, log_path: Path) -> None:
@@ -66,11 +71,12 @@ def print_warehouse_run(result, log_path: Path) -> None:
 
 def print_analysis_run(result, protocol_ids: list[str]) -> None:
     """The run's outcome, each failed step's first line, and the results table of ``protocol_ids``."""
-    from americano_pipeline.demo.results_table import summary_table
+    from americano_pipeline.demo.results_table import shown_path, summary_table
 
     print(f"analysis run {result.run_id} ({'succeeded' if result.success else 'FAILED'}):")
     for event in result.get_step_failure_events():
         print(f"  FAILED {event.step_key}: {event.step_failure_data.error.message.strip().splitlines()[0]}")
-    planted = {p["protocolId"]: p["trueEffect"] for p in _ground_truth(settings.ground_truth_path())}
+    planted = {p["protocolId"]: p for p in _ground_truth(settings.ground_truth_path())}
     print(summary_table(settings.analysis_dir(), protocol_ids, planted))
+    print(f"CENT reports: {shown_path(settings.reports_dir())}/<protocol>/report.html and report.pdf")
     print(f"MLflow: {settings.mlflow_tracking_uri()} (make mlflow-ui); Dagster UI: make ui")

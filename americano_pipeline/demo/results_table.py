@@ -1,10 +1,12 @@
 """The ``make demo`` summary: the headline of every analysis per protocol, read from the published ``result.json``
 files (so it shows exactly what a reader of the results would see), in lines that fit a 120-column terminal.
 
-Fields (``HEADERS``, one row each from ``summary_rows``): protocol, design, metric, the planted effect when the study is the synthetic one (its ground truth,
-beside the estimates), ITS effect (posterior mean and 95% HDI), randomization p (and the tested direction), WWC
-verdict, detected vs planned change points (matched within the tolerance, distances in days) and the sequential
-position; the table says once where the figures are. The protocol's registered confirmatory analysis is marked ``*`` (the others
+Fields (``HEADERS``, one row each from ``summary_rows``): protocol, design, metric, the planted truth when the
+study is the synthetic one (``planted_text`` of its ground truth: the effect, each tier's effect, or the criterion
+levels) beside the design's own estimate (B - A, per tier, or the phase means), ITS effect (posterior mean and 95%
+HDI, or why it does not run), randomization p (and the tested direction), WWC verdict, detected vs planned change points
+(matched within the tolerance, distances in days) and the sequential position; the table says once where the
+figures are. The protocol's registered confirmatory analysis is marked ``*`` (the others
 are supportive). A method without a published result shows "-"; one whose ``result.json`` cannot be read (not
 JSON, or without a field shown here) shows "unreadable result" and is named under the table, so one corrupt file
 costs its cells, not the table.
@@ -18,7 +20,7 @@ from pathlib import Path
 from americano_pipeline.analysis.publish import RESULT_FILE, result_directory
 
 ASSETS = ("its_result", "randomization_result", "change_points_result", "sequential_boundaries")
-HEADERS = ("protocol", "design", "metric", "planted", "ITS effect (95% HDI)", "randomization p", "WWC",
+HEADERS = ("protocol", "design", "metric", "planted", "estimated", "ITS effect (95% HDI)", "randomization p", "WWC",
            "change points", "sequential")
 MISSING = "-"
 UNREADABLE = "unreadable result"
@@ -79,6 +81,8 @@ class _Published:
 def _effect(its: dict | None) -> str:
     if its is None:
         return MISSING
+    if its.get("notRun"):
+        return "not run (the design has no interruption to model)"
     effect = its["causalEffect"]
     low, high = effect["hdi95"]
     return f"{effect['mean']:+.1f} ({low:+.1f} to {high:+.1f})"
@@ -89,6 +93,32 @@ def _p_value(test: dict | None) -> str:
         return MISSING
     unreachable = UNREACHABLE_MARK if test.get("alphaCheck", {}).get("reachable") is False else ""
     return f"{test['pValue']:.3g}{unreachable} ({test['alternative']})"
+
+
+def _tiers_text(pairs) -> str:
+    return ", ".join(f"{name} {value:+.1f}" for name, value in sorted(pairs))
+
+
+def planted_text(truth: dict) -> str:
+    """A synthetic protocol's planted truth (``demo.synthetic.ground_truth``) in the terms of its estimate."""
+    if truth.get("tiers"):
+        return _tiers_text((tier["tier"], tier["trueEffect"]) for tier in truth["tiers"])
+    if truth.get("criteria"):
+        levels = [truth["baselineLevel"], *truth["criteria"]]
+        return "phase means " + ", ".join(f"{level:.0f}" for level in levels)
+    return f"B-A {truth['trueEffect']:+.1f}"
+
+
+def _estimate(test: dict | None) -> str:
+    """The design's own estimate from its randomization result: per tier B - A, per phase mean, or B - A."""
+    if test is None:
+        return MISSING
+    sizes = test["effectSizes"]
+    if test.get("test") == "multiple_baseline_test":
+        return _tiers_text((row["tier"], row["difference"]) for row in sizes["tiers"])
+    if test.get("test") == "changing_criterion_test":
+        return "phase means " + ", ".join(f"{row['mean']:.0f}" for row in sizes["phases"])
+    return f"B-A {test['observedEffect']:+.1f}"
 
 
 def _alpha_notes(root: Path, ids: list[str]) -> list[str]:
@@ -113,6 +143,8 @@ def _change_points(found: dict | None) -> str:
 def _sequential(plan: dict | None) -> str:
     if plan is None:
         return MISSING
+    if plan.get("notRun"):
+        return "not run (the monitoring plan does not fit the design)"
     position = plan["position"]
     z = MISSING if position["z"] is None else f"{position['z']:+.2f}"
     crossed = position["firstCrossingLook"]
@@ -121,7 +153,7 @@ def _sequential(plan: dict | None) -> str:
             + (f"crossed@{crossed}" if crossed else "not crossed"))
 
 
-def _shown(path: Path) -> str:
+def shown_path(path: Path) -> str:
     """``path`` relative to the working directory when it lies below it (as the user typed the command)."""
     try:
         return str(path.relative_to(Path.cwd()))
@@ -142,7 +174,7 @@ def _wwc(test: dict | None) -> str:
     return MISSING if test is None else test["wwcDesignStandard"]["verdict"]
 
 
-def _row(root: Path, protocol_id: str, planted: dict[str, float]) -> tuple[tuple[str, ...], dict[Path, str]]:
+def _row(root: Path, protocol_id: str, planted: dict[str, dict]) -> tuple[tuple[str, ...], dict[Path, str]]:
     """The protocol's row of ``HEADERS`` and its unreadable result files (path -> why)."""
     published = _Published(root, protocol_id)
     header = published.header()
@@ -150,7 +182,8 @@ def _row(root: Path, protocol_id: str, planted: dict[str, float]) -> tuple[tuple
         f"{protocol_id} {header['protocolName']}" if header else protocol_id,
         header["designType"] if header else MISSING,
         header["metric"] if header else MISSING,
-        f"{planted[protocol_id]:+.1f}" if protocol_id in planted else MISSING,
+        planted_text(planted[protocol_id]) if protocol_id in planted else MISSING,
+        published.cell("randomization_result", _estimate),
         published.cell("its_result", lambda its: _marked(_effect(its), its)),
         published.cell("randomization_result", lambda test: _marked(_p_value(test), test)),
         published.cell("randomization_result", _wwc),
@@ -160,7 +193,7 @@ def _row(root: Path, protocol_id: str, planted: dict[str, float]) -> tuple[tuple
     return row, published.problems
 
 
-def _rows(root: Path, ids: list[str] | None, planted: dict[str, float] | None):
+def _rows(root: Path, ids: list[str] | None, planted: dict[str, dict] | None):
     """(rows, unreadable files -> why) of the protocols ``ids`` (default every protocol with a result)."""
     rows, problems = [], {}
     for protocol_id in ids if ids is not None else protocol_ids(root):
@@ -171,9 +204,9 @@ def _rows(root: Path, ids: list[str] | None, planted: dict[str, float] | None):
 
 
 def summary_rows(root: Path, ids: list[str] | None = None,
-                 planted: dict[str, float] | None = None) -> list[tuple[str, ...]]:
+                 planted: dict[str, dict] | None = None) -> list[tuple[str, ...]]:
     """One row of ``HEADERS`` per protocol (``ids`` in that order, default every protocol with a result);
-    ``planted`` maps a protocol id to its true effect when it is known (the synthetic study)."""
+    ``planted`` maps a protocol id to its ground truth when it is known (the synthetic study)."""
     return _rows(root, ids, planted)[0]
 
 
@@ -196,20 +229,22 @@ def _block(row: tuple[str, ...]) -> list[str]:
     protocol_id, _, name = cell["protocol"].partition(" ")
     return [_fitted(line) for line in (
         f"{name or protocol_id} ({protocol_id}, {cell['design']}, {cell['metric']})",
-        f"  planted {cell['planted']}   ITS {cell['ITS effect (95% HDI)']}   randomization p "
-        f"{cell['randomization p']}   WWC {cell['WWC']}",
+        f"  planted    {cell['planted']}",
+        f"  estimated  {cell['estimated']}   randomization p {cell['randomization p']}   WWC {cell['WWC']}",
+        f"  ITS {cell['ITS effect (95% HDI)']}",
         f"  change points {cell['change points']}   sequential {cell['sequential']}",
     )]
 
 
-def summary_table(root: Path, ids: list[str] | None = None, planted: dict[str, float] | None = None) -> str:
-    """``summary_rows`` as text that fits ``WIDTH`` columns: a block of three lines per protocol (its name, id,
-    design and metric; planted truth beside the ITS estimate, the randomization test and the WWC verdict; change
-    points and sequential position), where the figures are, the confirmatory footnote, then one line per design
-    that cannot reach its alpha (wrapped) and one per result file that could not be read (its path whole)."""
+def summary_table(root: Path, ids: list[str] | None = None, planted: dict[str, dict] | None = None) -> str:
+    """``summary_rows`` as text that fits ``WIDTH`` columns: a block of five lines per protocol (its name, id,
+    design and metric; the planted truth; right under it the design's estimate, the randomization test and the WWC
+    verdict; the ITS; change points and sequential position), where the figures are, the confirmatory footnote,
+    then one line per design that cannot reach its alpha (wrapped) and one per result file that could not be read
+    (its path whole)."""
     ids = ids if ids is not None else protocol_ids(root)
     body, problems = _rows(root, ids, planted)
     lines = [line for row in body for line in _block(row)]
-    figures = f"figures: {_shown(root / '<analysis>' / '<protocol>' / '*.png')}"
-    notes = [f"{UNREADABLE} {_shown(path)}: {why}" for path, why in problems.items()]
+    figures = f"figures: {shown_path(root / '<analysis>' / '<protocol>' / '*.png')}"
+    notes = [f"{UNREADABLE} {shown_path(path)}: {why}" for path, why in problems.items()]
     return "\n".join([*lines, _fitted(figures), FOOTNOTE, *map(_wrapped, _alpha_notes(root, ids)), *notes])

@@ -43,7 +43,7 @@ _EFFECT_TARGETS = ("engagement_score", "mean_performance", "study_minutes")
 
 
 # Bounds of the study's size (the CLI's --help states the same ones; tests/unit/test_cli.py keeps them equal): at
-# least the days the three demo protocols need and two minimal sessions a day; at most ten years, and sizes whose
+# least the days the demo protocols need and two minimal sessions a day; at most ten years, and sizes whose
 # product stays seedable (1000 users x 365 days x 100 events is already 36.5 million events).
 USERS = (1, 1000)
 DAYS = (REQUIRED_DAYS, 3650)
@@ -75,7 +75,7 @@ class SeedConfig:
     field, as they would otherwise overflow the calendar or fail the snapshot checks only after seeding."""
 
     users: int = 1
-    days: int = 150
+    days: int = 300
     events_per_day: int = 30
     seed: int = 42
     end_date: date = field(default_factory=latest_end_date)
@@ -120,12 +120,13 @@ class UserData:
 
 
 def _phase_of_day(schedules: list[Schedule], days: list[date]):
-    """Per day: (phase label, protocol index, condition) or None outside every protocol."""
+    """Per day: (phase label, protocol index) of the primary outcome's phase, or None outside every protocol (the
+    label the app records on that day's events; for a multiple baseline, the primary tier's phase)."""
     lookup = {}
     for index, planned in enumerate(schedules):
-        for phase in planned.phases:
+        for phase in planned.primary_phases:
             for offset in range(phase.days):
-                lookup[phase.start + timedelta(days=offset)] = (phase.label, index, phase.condition)
+                lookup[phase.start + timedelta(days=offset)] = (phase.label, index)
     return [lookup.get(day) for day in days]
 
 
@@ -181,10 +182,10 @@ def simulate_user(config: SeedConfig, user_index: int) -> UserData:
     schedules = study_schedules(config.first_day, rng)
     in_phase = _phase_of_day(schedules, days)
     effects = {metric: np.zeros(n_days) for metric in _EFFECT_TARGETS}
-    for i, hit in enumerate(in_phase):
-        if hit and hit[2] == "B":
-            design = schedules[hit[1]].design
-            effects[design.primary_outcome][i] += design.true_effect
+    for i, day in enumerate(days):
+        for planned in schedules:
+            for metric, effect in planned.effects(day).items():
+                effects[metric][i] += effect
 
     sleep = np.clip(7.2 + _ar1(rng, n_days, 0.4, 0.9) - 0.4 * np.isin(weekday, (4, 5)), 3, 11)
     energy = np.clip(np.round(5 + 1.2 * (sleep - 7.2) + rng.normal(0, 1.2, n_days)), 1, 10)
@@ -271,6 +272,22 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
 
 
+def _analysis_plan(design) -> str:
+    """The registered plan: the design's randomization test is confirmatory (docs/DESIGNS.md)."""
+    keys, extra = set(), {}
+    if design.design_type == "ALTERNATING":
+        keys, extra = {"maxConsecutive"}, {"max_consecutive": design.max_consecutive}
+    if design.design_type == "MULTIPLE_BASELINE":
+        keys, extra = {"multipleBaselineScheme"}, {"multiple_baseline_scheme": design.scheme}
+    return AnalysisPlan(
+        confirmatory="phase_randomization_test", alternative=design.alternative, alpha=0.05,
+        description=(f"Confirmatory: the {design.design_type} design's randomization test of "
+                     f"{design.primary_outcome} over its registered randomization, {design.alternative}; supportive: "
+                     "single-case effect sizes, Bayesian ITS, change points, sequential monitoring."),
+        keys=frozenset(keys), **extra,
+    ).to_json()
+
+
 def _design_rows(rng, user_id: str, schedules: list[Schedule]) -> tuple[list[dict], list[dict]]:
     protocols, phases = [], []
     for planned in schedules:
@@ -280,14 +297,7 @@ def _design_rows(rng, user_id: str, schedules: list[Schedule]) -> tuple[list[dic
             "id": protocol_id, "userId": user_id, "protocolName": design.name, "hypothesis": design.hypothesis,
             "startDate": _midnight(planned.start), "endDate": _midnight(planned.end),
             "designType": design.design_type, "primaryOutcome": design.primary_outcome,
-            "sampleSizeTarget": design.total_days,
-            "analysisPlan": AnalysisPlan(
-                confirmatory="phase_randomization_test", alternative=design.alternative, alpha=0.05,
-                description=(f"Confirmatory: randomization test over all admissible phase schedules (minimum phase "
-                             f"length {design.min_phase_length} days) of {design.primary_outcome}, {design.alternative}"
-                             "; supportive: single-case effect sizes, Bayesian ITS, change points, sequential "
-                             "monitoring."),
-            ).to_json(),
+            "sampleSizeTarget": design.total_days, "analysisPlan": _analysis_plan(design),
             "minPhaseLength": design.min_phase_length, "deviations": [],
             "screened": 1, "eligible": 1, "enrolled": 1, "completed": 1,
         })
@@ -296,9 +306,21 @@ def _design_rows(rng, user_id: str, schedules: list[Schedule]) -> tuple[list[dic
                 "id": str(cuids(rng, 1)[0]), "protocolId": protocol_id, "phaseLabel": phase.label,
                 "phaseType": phase.phase_type, "startDate": _midnight(phase.start), "endDate": _midnight(phase.end),
                 "plannedDuration": phase.days, "randomizationSeed": planned.randomization_seed,
-                "interventionParams": design.params_b if phase.condition == "B" else design.params_a,
+                "interventionParams": phase.params,
             })
     return protocols, phases
+
+
+def _design_truth(design) -> dict:
+    """What else a design plants: the tiers' effects, the criteria the behaviour follows, the run limit."""
+    if design.design_type == "MULTIPLE_BASELINE":
+        return {"scheme": design.scheme, "tiers": [{"tier": t.name, "outcome": t.outcome, "trueEffect": t.true_effect}
+                                                   for t in design.tiers]}
+    if design.design_type == "CHANGING_CRITERION":
+        return {"criteria": list(design.criteria), "baselineLevel": design.baseline_level}
+    if design.design_type == "ALTERNATING":
+        return {"maxConsecutive": design.max_consecutive}
+    return {}
 
 
 def ground_truth(config: SeedConfig, designs: list[tuple[str, list[Schedule], list[dict]]]) -> dict:
@@ -320,8 +342,10 @@ def ground_truth(config: SeedConfig, designs: list[tuple[str, list[Schedule], li
                 "interventionDate": planned.intervention_date.isoformat(),
                 "phaseChangeDates": [d.isoformat() for d in planned.change_dates],
                 "phases": [{"label": p.label, "phaseType": p.phase_type, "condition": p.condition,
-                            "startDate": p.start.isoformat(), "endDate": p.end.isoformat(), "days": p.days}
+                            "startDate": p.start.isoformat(), "endDate": p.end.isoformat(), "days": p.days,
+                            "interventionParams": p.params}
                            for p in planned.phases],
+                **_design_truth(design),
             })
     return {"seed": config.seed, "users": config.users, "days": config.days, "eventsPerDay": config.events_per_day,
             "firstDate": config.first_day.isoformat(), "endDate": config.end_date.isoformat(), "protocols": protocols}

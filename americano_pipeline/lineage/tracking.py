@@ -65,6 +65,9 @@ class Tracker:
         if self._client is None:
             from mlflow.tracking import MlflowClient
 
+            from americano_pipeline.third_party import quiet_mlflow
+
+            quiet_mlflow()  # no INFO lines about the store's tables on the console
             self._client = self._call("connecting", MlflowClient, tracking_uri=self.tracking_uri,
                                       registry_uri=self.tracking_uri)
         return self._client

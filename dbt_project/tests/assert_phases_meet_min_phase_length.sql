@@ -19,7 +19,8 @@ protocols as (
 
 measured_phases as (
 
-    -- an open phase (end_date null) lasts until its protocol's end_date; no length while both are open
+    -- an open phase (end_date null) lasts until its protocol's end_date; no length while both are open. The
+    -- last phase is the last of its tier for MULTIPLE_BASELINE (tiers overlap), of the protocol otherwise
     select
         phases.protocol_id,
         phases.phase_id,
@@ -30,7 +31,10 @@ measured_phases as (
         coalesce(phases.end_date, protocols.end_date) as last_date,
         coalesce(phases.end_date, protocols.end_date) - phases.start_date + 1 as phase_days,
         row_number() over (
-            partition by phases.protocol_id order by phases.start_date desc, phases.phase_id desc
+            partition by
+                phases.protocol_id,
+                case when protocols.design_type = 'MULTIPLE_BASELINE' then phases.tier end
+            order by phases.start_date desc, phases.phase_id desc
         ) = 1 as is_last_phase
     from phases
     inner join protocols
@@ -46,8 +50,8 @@ today as (
 
 judged_phases as (
 
-    -- the running phase (the protocol's last, today within its days) may still be extended or closed early;
-    -- every other phase has its final length
+    -- the running phase (the protocol's or the tier's last, today within its days) may still be extended or
+    -- closed early; every other phase has its final length
     select
         measured_phases.*,
         measured_phases.is_last_phase

@@ -16,7 +16,7 @@ from americano_pipeline.lineage.data_version import track
 from tests.support import seeded_database
 from tests.integration.warehouse_support import STUDY, Source, materialize
 
-SEED = SeedConfig(users=2, days=150, events_per_day=20, seed=11, end_date=date(2026, 10, 31))
+SEED = SeedConfig(users=2, days=290, events_per_day=20, seed=11, end_date=date(2026, 10, 31))
 
 
 @pytest.fixture(scope="session")

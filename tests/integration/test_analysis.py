@@ -1,5 +1,5 @@
-"""The analysis layer on the seeded study (2 users x 3 protocols with planted effects), with the real DuckDB
-warehouse, a real MLflow store (SQLite), the real PostgreSQL writer role and an in-process Dagster instance.
+"""The analysis layer on the seeded study (2 users x 6 protocols of all four designs, with planted effects), with the
+real DuckDB warehouse, a real MLflow store (SQLite), the real PostgreSQL writer role and an in-process Dagster instance.
 
 What must hold: the planted effects are found (and the null one is not), every result is traceable (MLflow run
 with git/DVC/Dagster tags and artifacts, an analysis_runs row with the same ids), a rerun on the same data gives
@@ -15,7 +15,7 @@ import pytest
 
 from americano_pipeline.analysis.publish import RESULT_FILE
 from americano_pipeline.assets.analysis import analysis_assets
-from americano_pipeline.demo.results_table import HEADERS, summary_rows
+from americano_pipeline.demo.results_table import HEADERS, planted_text, summary_rows
 from americano_pipeline.lineage.code_state import git_state
 from americano_pipeline.partitions import partition_range_tags, protocols, register_protocols
 from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource
@@ -46,7 +46,7 @@ def result(source, asset: str, protocol_id: str, root: Path | None = None) -> di
 
 
 def by_key(source) -> dict[str, dict]:
-    """Ground truth per protocol key (abab_reward, ab_reminder, abab_music_null): one protocol of each user."""
+    """Ground truth per protocol key (``demo.protocols.DESIGNS``): one protocol of each user."""
     found: dict[str, list[dict]] = {}
     for protocol in source.truth["protocols"]:
         found.setdefault(protocol["key"], []).append(protocol)
@@ -63,7 +63,7 @@ def instance():
 def analysed(source, built, instance):
     assert built.success
     added = register_protocols(instance, PostgresResource(url=source.url))
-    assert added == instance.get_dynamic_partitions(protocols.name) and len(added) == 6
+    assert added == instance.get_dynamic_partitions(protocols.name) and len(added) == 12
     outcome = analyse(source, instance, added)
     # Seed 7 draws a 6-day first baseline for one ABAB protocol, shorter than the 7 days the ITS once needed: every
     # protocol's every A -> B change is analysable now (a 5-day baseline is the registered minimum).
@@ -104,14 +104,60 @@ def test_the_ab_protocols_its_interval_covers_the_true_effect(analysed, source):
         assert its["diagnostics"]["rhat"] < 1.01
 
 
-def test_the_single_tier_multiple_baseline_protocols_say_why_they_cannot_confirm_anything(analysed, source):
+def test_the_ab_protocols_say_why_they_cannot_confirm_anything(analysed, source):
     for truth in by_key(source)["ab_reminder"]:
         test = result(source, "randomization_result", truth["protocolId"])
-        assert test["wwcDesignStandard"]["standard"] == "multiple baseline"
+        assert test["wwcDesignStandard"]["standard"] == "reversal"
         assert test["wwcDesignStandard"]["verdict"] == "does not meet"
-        assert test["wwcDesignStandard"]["reason"].endswith("at least 3 tiers are required")
+        assert test["wwcDesignStandard"]["reason"].endswith("at least 4 alternating phases are required")
         assert test["alphaCheck"]["reachable"] is False and test["pValue"] >= 1 / 17
         assert "1/17 = 0.0588 > alpha = 0.05" in test["alphaCheck"]["message"]
+
+
+def test_the_multiple_baseline_protocols_detect_every_tiers_planted_effect(analysed, source):
+    for truth in by_key(source)["mb_goal_setting"]:
+        test = result(source, "randomization_result", truth["protocolId"])
+        assert (test["test"], test["design"]["scheme"]) == ("multiple_baseline_test", "koehler_levin")
+        assert test["nAssignments"] == 6 * 5 ** 3 and test["exact"] and test["pValue"] < 0.05
+        assert test["pValue"] <= 0.01  # large effects: the observed order is among the most extreme
+        planted = {tier["tier"]: tier["trueEffect"] for tier in truth["tiers"]}
+        estimated = {row["tier"]: row["difference"] for row in test["effectSizes"]["tiers"]}
+        assert estimated.keys() == planted.keys()
+        # within about 3 SE: a tier's B - A has an SE near 2 here (sd 5-6, 10-40 days a phase)
+        assert all(abs(estimated[tier] - planted[tier]) < 7 for tier in planted), (estimated, planted)
+        starts = sorted(tier["start"] for tier in test["design"]["tiers"])
+        assert all(a + 5 <= b for a, b in zip(starts, starts[1:]))  # staggered
+        assert test["wwcDesignStandard"] == {**test["wwcDesignStandard"], "standard": "multiple baseline",
+                                             "verdict": "meets"}
+        its = result(source, "its_result", truth["protocolId"])  # the primary tier has an interruption
+        low, high = its["causalEffect"]["hdi95"]
+        assert low < planted["study time"] < high
+
+
+def test_the_alternating_protocols_find_the_better_condition(analysed, source):
+    for truth in by_key(source)["alt_retrieval"]:
+        test = result(source, "randomization_result", truth["protocolId"])
+        assert test["test"] == "alternating_treatments_test" and test["design"]["maxConsecutive"] == 2
+        assert test["pValue"] < 0.05 and not test["exact"] and test["nAssignments"] > 10_000
+        conditions = test["effectSizes"]["conditions"]
+        assert conditions["A"]["n"] == conditions["B"]["n"] == 14
+        se = sum(c["sd"] ** 2 / c["n"] for c in conditions.values()) ** 0.5
+        assert abs(test["effectSizes"]["difference"] - truth["trueEffect"]) < 3 * se  # the planted +10, within 3 SE
+        assert test["wwcDesignStandard"]["standard"] == "alternating treatments"
+        its = result(source, "its_result", truth["protocolId"])
+        assert its["notRun"] is True and "no baseline period" in its["reason"]
+
+
+def test_the_changing_criterion_protocols_track_their_criteria(analysed, source):
+    for truth in by_key(source)["cc_minutes_goal"]:
+        test = result(source, "randomization_result", truth["protocolId"])
+        assert test["test"] == "changing_criterion_test" and test["alternative"] == "tracking"
+        assert test["pValue"] < 0.05 and test["exact"] and test["alphaCheck"]["reachable"]
+        phases = test["effectSizes"]["phases"]
+        assert [row["criterion"] for row in phases] == [None, *truth["criteria"]]
+        assert all(abs(row["meanMinusCriterion"]) < 5 for row in phases[1:]), phases
+        assert test["wwcDesignStandard"]["standard"] == "changing criterion"
+        assert result(source, "its_result", truth["protocolId"])["notRun"] is True
 
 
 def test_its_of_an_abab_design_pools_both_changes_and_reports_persistence(analysed, source):
@@ -136,6 +182,8 @@ def test_change_points_find_no_change_in_the_null_protocols_and_only_planned_cha
         assert 0 < comparison["matchedByChanceProbability"] <= 1
         if truth["trueEffect"] == 0:
             assert comparison["detected"] == []
+        elif truth["designType"] == "CHANGING_CRITERION":  # steps to each criterion: found, if not to the day
+            assert comparison["matchedPlanned"] >= 1, comparison
         else:
             assert all(abs(row["distanceDays"]) <= 3 for row in comparison["detected"]), comparison["detected"]
     assert any(result(source, "change_points_result", truth["protocolId"])["comparison"]["planned"][0]["matched"]
@@ -145,16 +193,17 @@ def test_change_points_find_no_change_in_the_null_protocols_and_only_planned_cha
 def test_every_analysis_uses_the_registered_direction_and_says_whether_it_is_confirmatory(analysed, source):
     for truth in source.truth["protocols"]:
         test = result(source, "randomization_result", truth["protocolId"])
-        assert (test["alternative"], test["alternativeSource"]) == (truth["registeredAlternative"], "registered")
+        tested = "tracking" if truth["designType"] == "CHANGING_CRITERION" else truth["registeredAlternative"]
+        assert (test["alternative"], test["alternativeSource"]) == (tested, "registered")
         assert test["role"] == "confirmatory" and "this is it" in test["multiplicity"]
         for asset in ("its_result", "change_points_result", "sequential_boundaries"):
             path = source.data_dir / "analysis" / asset / truth["protocolId"] / RESULT_FILE
             if path.exists():
                 other = json.loads(path.read_text())
                 assert other["role"] == "supportive" and "not adjusted for multiplicity" in other["multiplicity"]
-        its_path = source.data_dir / "analysis" / "its_result" / truth["protocolId"] / RESULT_FILE
-        if its_path.exists():
-            direction = json.loads(its_path.read_text())["registeredDirection"]
+        its = result(source, "its_result", truth["protocolId"])
+        if not its.get("notRun"):
+            direction = its["registeredDirection"]
             assert direction["alternative"] == truth["registeredAlternative"]
             assert (direction["probability"] is None) == (truth["registeredAlternative"] == "two-sided")
 
@@ -162,11 +211,16 @@ def test_every_analysis_uses_the_registered_direction_and_says_whether_it_is_con
 def test_sequential_monitoring_looks_at_the_phase_ends_and_is_labelled_retrospective(analysed, source):
     for truth in source.truth["protocols"]:
         plan = result(source, "sequential_boundaries", truth["protocolId"])
+        if truth["designType"] in ("ALTERNATING", "CHANGING_CRITERION"):  # B - A at phase ends does not fit them
+            assert plan["notRun"] is True and "confirmatory analysis" in plan["reason"]
+            continue
+        phases = [p for p in truth["phases"]  # a multiple baseline is monitored on its primary tier
+                  if p["interventionParams"].get("outcome", truth["primaryOutcome"]) == truth["primaryOutcome"]]
         looks = plan["position"]["looks"] + plan["position"]["skippedLooks"]
-        assert len(looks) == len(truth["phases"]) - 1  # one look at the end of every phase from the second on
+        assert len(looks) == len(phases) - 1  # one look at the end of every phase from the second on
         assert plan["boundaries"][-1]["alphaSpent"] == pytest.approx(0.05)
         assert plan["boundaries"][-1]["informationFraction"] == 1.0
-        assert plan["maxN"] == sum(phase["days"] for phase in truth["phases"])  # the registered sampleSizeTarget
+        assert plan["maxN"] == sum(phase["days"] for phase in phases)  # the registered sampleSizeTarget
         assert plan["mode"] == "retrospective" and plan["alternative"] == truth["registeredAlternative"]
         assert plan["position"]["nObserved"] > 0
 
@@ -194,24 +248,27 @@ def test_each_materialization_is_an_mlflow_run_and_an_analysis_runs_row(analysed
         assert tags["analysis.role"] == metadata["role"] == run.data.params["role"] == role
         assert run.data.params["protocol_id"] == event.materialization.partition
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-        assert RESULT_FILE in artifacts and any(path.endswith(".png") for path in artifacts)
         row = rows[run.info.run_id]
         assert row[1:5] == (event.materialization.partition, asset, tags["git.commit"], source.data_version)
-        assert all(Path(path).exists() for path in row[5]) and row[6]["metrics"] and row[6]["role"] == role
+        assert all(Path(path).exists() for path in row[5]) and row[6]["role"] == role and metadata["analysis_run_id"]
+        if run.data.params.get("not_run") == "True":  # an ITS of a design without an interruption: the reason only
+            assert artifacts == {RESULT_FILE} and row[6]["summary"].startswith("**supportive**: not run: ")
+            continue
+        assert RESULT_FILE in artifacts and any(path.endswith(".png") for path in artifacts) and row[6]["metrics"]
         figure = next(Path(path) for path in row[5] if path.endswith(".png"))
-        assert metadata["analysis_run_id"] and metadata[f"plot_{figure.stem}"].startswith("![")
+        assert metadata[f"plot_{figure.stem}"].startswith("![")
     run_ids = {e.materialization.metadata["mlflow_run_id"].value for e in events}
     assert len(run_ids) == len(events) and run_ids <= set(rows)  # one MLflow run and one row per materialization
 
 
 def test_the_summary_table_has_one_line_per_protocol(analysed, source):
     ids = [p["protocolId"] for p in source.truth["protocols"]]
-    planted = {p["protocolId"]: p["trueEffect"] for p in source.truth["protocols"]}
+    planted = {p["protocolId"]: p for p in source.truth["protocols"]}
     rows = [dict(zip(HEADERS, row)) for row in summary_rows(source.data_dir / "analysis", ids, planted)]
-    assert len(rows) == 6 and all(len(row) == len(HEADERS) for row in rows)
+    assert len(rows) == 12 and all(len(row) == len(HEADERS) for row in rows)
     assert all("-" not in (row["randomization p"], row["WWC"], row["change points"]) for row in rows)
-    assert all(row["ITS effect (95% HDI)"] != "-" for row in rows)
-    assert [row["planted"] for row in rows] == [f"{planted[i]:+.1f}" for i in ids]
+    assert all(row["ITS effect (95% HDI)"] != "-" and row["estimated"] != "-" for row in rows)
+    assert [row["planted"] for row in rows] == [planted_text(planted[i]) for i in ids]
     assert all(row["randomization p"].startswith("*") for row in rows)  # the registered confirmatory analysis
 
 
@@ -231,16 +288,17 @@ def test_materializing_a_partition_again_gives_identical_results(analysed, sourc
 
 def test_a_partition_with_too_few_days_fails_alone_naming_protocol_method_and_minimum(analysed, source, instance):
     keys = instance.get_dynamic_partitions(protocols.name)
-    short = [p["protocolId"] for p in source.truth["protocols"] if p["key"] == "abab_music_null"]
+    short = [p["protocolId"] for p in source.truth["protocols"] if p["key"] in ("abab_music_null", "alt_retrieval")]
     before = {protocol_id: result(source, "change_points_result", protocol_id) for protocol_id in short}
     config = {"ops": {"analysis__change_points_result": {"config": {"min_segment_length": 20}}}}
     outcome = analyse(source, instance, keys, only="change_points_result", run_config=config)
     [failure] = outcome.get_step_failure_events()
     message = failure.step_failure_data.user_failure_data.description
-    assert message.startswith("analysis/change_points_result failed for 2 of 6 protocols (the other 4 are published")
+    assert message.startswith("analysis/change_points_result failed for 4 of 12 protocols (the other 8 are published")
     assert {protocol_id: result(source, "change_points_result", protocol_id) for protocol_id in short} == before
-    for protocol_id in short:  # 32 days < 2 segments of 20
-        assert f"protocol {protocol_id}: detect_change_points: series has 32 observations; at least 40" in message
+    for protocol_id in short:  # 32 and 28 days < 2 segments of 20
+        assert f"protocol {protocol_id}: detect_change_points: series has " in message
+    assert message.count("observations; at least 40") == 4
     changed = {e.materialization.partition for e in outcome.get_asset_materialization_events()
                if e.materialization.asset_key.path[-1] == "change_points_result"}
     assert changed == set(keys) - set(short)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from americano_pipeline.demo.protocols import DESIGNS
 from tests.support import free_port
 
 pytestmark = pytest.mark.integration
@@ -104,8 +105,8 @@ def test_unreachable_database_gives_one_clear_line(data_dir, url, fragment):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["seed", "--days", "-3"], "argument --days: must be an integer from 140 to 3650, got '-3'"),
-    (["seed", "--days", "30"], "argument --days: must be an integer from 140 to 3650, got '30'"),
+    (["seed", "--days", "-3"], "argument --days: must be an integer from 277 to 3650, got '-3'"),
+    (["seed", "--days", "30"], "argument --days: must be an integer from 277 to 3650, got '30'"),
     (["seed", "--users", "0"], "argument --users: must be an integer from 1 to 1000, got '0'"),
     (["seed", "--end-date", "yesterday"], "argument --end-date: must be a date (YYYY-MM-DD) from 2000-01-01 to"),
     (["seed", "--bogus"], "unrecognized arguments: --bogus"),
@@ -134,14 +135,15 @@ def test_demo_prints_rows_and_data_version_and_restore_rebuilds_it(data_dir):
     assert "source database rows:" in demo.stdout and "planted ground truth" in demo.stdout
     lines = [line for line in demo.stdout.splitlines() if line.strip().startswith("raw/")]
     assert len(lines) == 5 and all("check passed" in line for line in lines)
-    assert "dbt: 11 models built, 92 of 92 checks passed" in demo.stdout
+    assert "dbt: 12 models built, 110 of 110 checks passed" in demo.stdout
     assert "1/17 = 0.0588 > alpha = 0.05" in " ".join(demo.stdout.split())  # the 44-day AB design, under the table
     table = demo.stdout.split("analysis run ")[1].splitlines()[1:-1]
     assert table and max(map(len, table)) <= 120
     summary = demo.stdout.split("daily outcomes per protocol and phase")[1]
     protocols = [line for line in summary.splitlines() if "B - A" in line]
-    assert [line.split()[1] for line in protocols] == ["ABAB", "MULTIPLE_BASELINE", "ABAB"]  # in start order
-    assert all(float(line.split("B - A ")[1].rstrip(")")) > 5 for line in protocols[:2])  # planted +10, +15
+    assert [line.split()[1] for line in protocols] == [d.design_type for d in DESIGNS]  # in start order
+    assert all(float(line.split("B - A ")[1].rstrip(")")) > 5  # the planted effects on the primary outcome
+               for line, design in zip(protocols, DESIGNS) if design.true_effect)
     version = lines[0].split("data version ")[1].strip()
     assert version.endswith(".dir") and all(line.endswith(version) for line in lines)
     restored = _run(env, "restore", version, "--to", str(data_dir / "restored"))

@@ -10,6 +10,7 @@ import dagster as dg
 from americano_pipeline import settings
 from americano_pipeline.assets.raw import raw_snapshot
 from americano_pipeline.source.connection import READER_ROLE, connect
+from americano_pipeline.demo.protocols import DESIGNS
 from americano_pipeline.partitions import protocols, register_protocols
 from americano_pipeline.resources.data_versioning import DataVersioningResource
 from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource
@@ -37,7 +38,7 @@ def test_runs_materializations_and_partitions_live_in_postgres(pg_cluster, sourc
             [raw_snapshot], instance=instance, run_config={"ops": {"raw_snapshot": {"config": {"days": 0}}}},
             resources={"postgres": postgres, "data_versioning": DataVersioningResource(),
                        "mlflow_tracking": MlflowTrackingResource()})
-        assert result.success and len(added) == 6
+        assert result.success and len(added) == 2 * len(DESIGNS)  # 2 users
         assert instance.get_dynamic_partitions(protocols.name) == added
         assert instance.get_latest_materialization_event(dg.AssetKey(["raw", "behavioral_events"])).run_id == \
             result.run_id
@@ -46,5 +47,5 @@ def test_runs_materializations_and_partitions_live_in_postgres(pg_cluster, sourc
         assert conn.execute("SELECT count(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = "
                             "'ASSET_MATERIALIZATION'", [result.run_id]).fetchone()[0] == 5
         assert conn.execute("SELECT count(*) FROM dynamic_partitions WHERE partitions_def_name = 'protocols'"
-                            ).fetchone()[0] == 6
+                            ).fetchone()[0] == 2 * len(DESIGNS)
     assert not any(home.glob("**/*.db"))  # nothing fell back to SQLite

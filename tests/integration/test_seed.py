@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 
 from americano_pipeline.source.connection import connect
+from americano_pipeline.demo.protocols import DESIGNS
 from americano_pipeline.demo.seeding import NotEmpty, seed
 from americano_pipeline.source.schema import row_counts
 from americano_pipeline.demo.synthetic import SeedConfig
@@ -14,7 +15,7 @@ from tests.support import seeded_database
 
 pytestmark = pytest.mark.integration
 
-CONFIG = SeedConfig(users=2, days=150, events_per_day=30, seed=7, end_date=date(2026, 10, 31))
+CONFIG = SeedConfig(users=2, days=290, events_per_day=30, seed=7, end_date=date(2026, 10, 31))
 
 
 def _table_hashes(url):
@@ -38,7 +39,7 @@ def test_same_seed_gives_identical_rows_and_another_seed_does_not(seeded, make_d
     with connect(twin) as conn:
         seed(conn, CONFIG, ground_truth_path=_scratch(twin))
     with connect(other) as conn:
-        seed(conn, SeedConfig(users=2, days=150, seed=8, end_date=date(2026, 10, 31)), ground_truth_path=_scratch(other))
+        seed(conn, SeedConfig(users=2, days=290, seed=8, end_date=date(2026, 10, 31)), ground_truth_path=_scratch(other))
     assert _table_hashes(twin) == _table_hashes(url)
     differing = {t for t, h in _table_hashes(other).items() if h != _table_hashes(url)[t]}
     assert differing == {"experiment_protocols", "phase_assignments", "context_metadata", "behavioral_events"}
@@ -54,11 +55,12 @@ def _scratch(url):
 def test_counts_and_rate(seeded):
     _, report, truth = seeded
     counts = report.counts
-    assert counts["experiment_protocols"] == 6 and counts["phase_assignments"] == 20
-    assert counts["context_metadata"] == 2 * 150
-    assert 0.8 * 2 * 150 * 30 < counts["behavioral_events"] < 1.2 * 2 * 150 * 30
+    assert counts["experiment_protocols"] == 2 * len(DESIGNS)
+    assert counts["phase_assignments"] == sum(len(p["phases"]) for p in truth["protocols"]) > 4 * len(DESIGNS)
+    assert counts["context_metadata"] == 2 * 290
+    assert 0.8 * 2 * 290 * 30 < counts["behavioral_events"] < 1.2 * 2 * 290 * 30
     assert counts["analysis_runs"] == 0
-    assert len(truth["protocols"]) == 6
+    assert len(truth["protocols"]) == 2 * len(DESIGNS)
 
 
 def test_refuses_to_seed_twice_without_reset_and_reset_replaces(seeded, make_database):
@@ -78,19 +80,21 @@ def test_phases_in_the_database_are_the_ground_truth(seeded):
             rows = conn.execute(
                 """SELECT "phaseLabel", "phaseType"::text, "startDate"::date, "endDate"::date, "plannedDuration",
                           "randomizationSeed"
-                   FROM phase_assignments WHERE "protocolId" = %s ORDER BY "startDate" """,
+                   FROM phase_assignments WHERE "protocolId" = %s ORDER BY "startDate", "phaseLabel" """,
                 (protocol["protocolId"],)).fetchall()
             expected = [(p["label"], p["phaseType"], date.fromisoformat(p["startDate"]),
                          date.fromisoformat(p["endDate"]), p["days"], protocol["randomizationSeed"])
-                        for p in protocol["phases"]]
+                        for p in sorted(protocol["phases"], key=lambda p: (p["startDate"], p["label"]))]
             assert rows == expected
             minimum, design_days = conn.execute(
                 """SELECT "minPhaseLength", "sampleSizeTarget" FROM experiment_protocols WHERE id = %s""",
                 (protocol["protocolId"],)).fetchone()
             assert minimum == protocol["minPhaseLength"]
-            assert all(p["days"] >= minimum for p in protocol["phases"])
-            assert sum(p["days"] for p in protocol["phases"]) == design_days
-            for earlier, later in zip(protocol["phases"], protocol["phases"][1:]):
+            series = [p for p in protocol["phases"]  # a multiple baseline: its primary tier's phases
+                      if p["interventionParams"].get("outcome", protocol["primaryOutcome"]) == protocol["primaryOutcome"]]
+            assert all(p["days"] >= minimum for p in series)
+            assert sum(p["days"] for p in series) == design_days
+            for earlier, later in zip(series, series[1:]):
                 assert (date.fromisoformat(later["startDate"]) - date.fromisoformat(earlier["endDate"])).days == 1
 
 
@@ -102,6 +106,7 @@ _DAILY_METRIC = {
 
 
 def _condition_means(conn, protocol):
+    """Daily means of the primary outcome on BASELINE and INTERVENTION_A days (a multiple baseline's primary tier)."""
     metric = _DAILY_METRIC[protocol["primaryOutcome"]]
     event_filter = "" if protocol["primaryOutcome"] == "mean_performance" else """AND "eventType" = 'SESSION_ENDED'"""
     rows = conn.execute(
@@ -110,8 +115,8 @@ def _condition_means(conn, protocol):
                 WHERE "userId" = %s {event_filter} GROUP BY 1)
             SELECT p."phaseType"::text, avg(d.value) FROM daily d
             JOIN phase_assignments p ON d.day BETWEEN p."startDate"::date AND p."endDate"::date
-            WHERE p."protocolId" = %s GROUP BY 1""",
-        (protocol["userId"], protocol["protocolId"])).fetchall()
+            WHERE p."protocolId" = %s AND coalesce(p."interventionParams"->>'outcome', %s) = %s GROUP BY 1""",
+        (protocol["userId"], protocol["protocolId"], protocol["primaryOutcome"], protocol["primaryOutcome"])).fetchall()
     means = dict(rows)
     return means["BASELINE"], means["INTERVENTION_A"]
 

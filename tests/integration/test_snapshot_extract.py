@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from americano_pipeline.demo.protocols import DESIGNS
 from americano_pipeline.lineage.snapshot_store import new_snapshot_id
 from americano_pipeline.source import extract as source_extract
 from americano_pipeline.source.window import ALL_HISTORY, ExtractWindow
@@ -73,15 +74,17 @@ def test_window_and_user_filters(source_db, tmp_path):
     with connect(source_db) as conn:
         recent = conn.execute(
             """SELECT count(*) FROM behavioral_events WHERE "timestamp" >= now() - interval '60 days'""").fetchone()[0]
-        user, user_events, user_protocols = conn.execute(
-            """SELECT "userId", count(*), (SELECT count(*) FROM experiment_protocols p WHERE p."userId" = e."userId")
+        user, user_events, user_protocols, user_phases = conn.execute(
+            """SELECT "userId", count(*), (SELECT count(*) FROM experiment_protocols p WHERE p."userId" = e."userId"),
+                      (SELECT count(*) FROM phase_assignments a JOIN experiment_protocols p ON p.id = a."protocolId"
+                       WHERE p."userId" = e."userId")
                FROM behavioral_events e GROUP BY 1 ORDER BY 1 LIMIT 1""").fetchone()
     windowed = _extract(source_db, tmp_path / "a", ExtractWindow(days=60))
     assert windowed["behavioral_events"].rows == recent > 0
     one_user = _extract(source_db, tmp_path / "b", ExtractWindow(days=ALL_HISTORY, user_id=user))
     assert one_user["behavioral_events"].rows == user_events
-    assert one_user["experiment_protocols"].rows == user_protocols == 3
-    assert one_user["phase_assignments"].rows == 10
+    assert one_user["experiment_protocols"].rows == user_protocols == len(DESIGNS)
+    assert one_user["phase_assignments"].rows == user_phases > 2 * len(DESIGNS)
     assert set(pq.read_table(one_user["context_metadata"].path).column("userId").to_pylist()) == {user}
     with pytest.raises(ValueError, match="days must be >= 0"):
         ExtractWindow(days=-1)

@@ -36,7 +36,7 @@ pytestmark = pytest.mark.integration
 
 MODELS = {"stg_behavioral_events", "stg_experiment_protocols", "stg_phase_assignments", "stg_context_metadata",
           "int_protocol_days", "int_user_days", "int_events_in_phases", "fct_daily_user_metrics",
-          "fct_daily_context", "fct_protocol_daily_outcomes", "dim_protocols"}
+          "fct_daily_context", "fct_protocol_daily_outcomes", "fct_protocol_tier_daily_outcomes", "dim_protocols"}
 METRICS = ("engagement_score", "session_count", "study_minutes", "completion_rate", "mean_performance")
 WARN_ONLY = {"assert_recorded_phase_matches_date"}
 
@@ -79,7 +79,7 @@ def test_the_build_is_an_mlflow_run_with_counts_and_provenance_tags(built, sourc
     client = MlflowClient(tracking_uri=f"sqlite:///{source.data_dir / 'mlflow' / 'mlflow.db'}")
     [run] = client.search_runs([client.get_experiment_by_name("warehouse").experiment_id],
                                filter_string=f"tags.`dagster.run_id` = '{built.run_id}'")
-    assert run.data.metrics == {"models_built": len(MODELS), "tests_passed": 92, "tests_failed": 0}
+    assert run.data.metrics == {"models_built": len(MODELS), "tests_passed": 110, "tests_failed": 0}
     assert run.data.tags["dbt.success"] == "true" and len(run.data.tags["git.commit"]) == 40
     assert run.info.status == "FINISHED"
 
@@ -91,6 +91,7 @@ def test_error_tests_are_blocking_checks_and_the_wiring_is_one_graph():
                   "assert_phases_do_not_overlap": "stg_phase_assignments",
                   "assert_phases_lie_within_their_protocol": "stg_phase_assignments",
                   "assert_phases_meet_min_phase_length": "stg_phase_assignments",
+                  "assert_design_is_recorded": "stg_phase_assignments",
                   "assert_one_phase_per_protocol_day": "fct_protocol_daily_outcomes",
                   "assert_protocol_daily_series_is_complete": "fct_protocol_daily_outcomes",
                   "assert_user_daily_series_has_no_gaps": "fct_daily_user_metrics"}
@@ -104,6 +105,12 @@ def test_error_tests_are_blocking_checks_and_the_wiring_is_one_graph():
                         "raw/behavioral_events"}
 
 
+def primary_phases(protocol: dict) -> list[dict]:
+    """The planted phases of the protocol's daily series: all of them, or a multiple baseline's primary tier's."""
+    return [p for p in protocol["phases"]
+            if p["interventionParams"].get("outcome", protocol["primaryOutcome"]) == protocol["primaryOutcome"]]
+
+
 def test_protocol_series_reproduce_the_planted_phase_schedule(built, source):
     for protocol in source.truth["protocols"]:
         rows = query(source.data_dir, """
@@ -113,8 +120,32 @@ def test_protocol_series_reproduce_the_planted_phase_schedule(built, source):
                      [protocol["protocolId"]])
         expected = [(p["label"], p["phaseType"], p["condition"], date.fromisoformat(p["startDate"]),
                      date.fromisoformat(p["endDate"]), p["days"], 1, p["days"], number, False,
-                     protocol["primaryOutcome"]) for number, p in enumerate(protocol["phases"], start=1)]
+                     protocol["primaryOutcome"]) for number, p in enumerate(primary_phases(protocol), start=1)]
         assert rows == expected, protocol["key"]
+
+
+def test_the_tier_mart_reproduces_every_planted_tier_with_its_own_outcome(built, source):
+    tiered = [p for p in source.truth["protocols"] if p["designType"] == "MULTIPLE_BASELINE"]
+    assert tiered
+    for protocol in tiered:
+        rows = query(source.data_dir, """
+            select tier, tier_outcome, condition, min(date), max(date), count(*), min(tier_start_date)
+            from fct_protocol_tier_daily_outcomes where protocol_id = ? group by all order by tier, min(date)""",
+                     [protocol["protocolId"]])
+        planted = sorted(protocol["phases"], key=lambda p: (p["interventionParams"]["tier"], p["startDate"]))
+        starts = {p["interventionParams"]["tier"]: date.fromisoformat(p["startDate"]) for p in planted
+                  if p["condition"] == "B"}
+        assert rows == [(p["interventionParams"]["tier"], p["interventionParams"]["outcome"], p["condition"],
+                         date.fromisoformat(p["startDate"]), date.fromisoformat(p["endDate"]), p["days"],
+                         starts[p["interventionParams"]["tier"]]) for p in planted]
+        [(values_match,)] = query(source.data_dir, """
+            select bool_and(tiers.outcome_value is not distinct from case tiers.tier_outcome
+                when 'study_minutes' then metrics.study_minutes when 'engagement_score' then metrics.engagement_score
+                when 'mean_performance' then metrics.mean_performance end)
+            from fct_protocol_tier_daily_outcomes as tiers
+            join fct_daily_user_metrics as metrics on metrics.user_id = tiers.user_id and metrics.date = tiers.date
+            where tiers.protocol_id = ?""", [protocol["protocolId"]])
+        assert values_match
 
 
 def test_row_counts_equal_protocol_durations_and_dim_protocols_describes_the_design(built, source):
@@ -129,9 +160,10 @@ def test_row_counts_equal_protocol_durations_and_dim_protocols_describes_the_des
                    min_phase_length, meets_min_phase_length, actual_duration_days, scheduled_duration_days,
                    planned_duration_days, intervention_start_date, randomization_seed
             from dim_protocols where protocol_id = ?""", [protocol["protocolId"]])
-        lengths = [p["days"] for p in protocol["phases"]]
+        primary = primary_phases(protocol)
+        lengths = [p["days"] for p in primary]
         assert dim == (protocol["designType"], protocol["primaryOutcome"], len(lengths),
-                       "".join(p["condition"] for p in protocol["phases"]), lengths, lengths,
+                       "".join(p["condition"] for p in primary), lengths, lengths,
                        protocol["minPhaseLength"], True, n_rows, n_rows, n_rows,
                        date.fromisoformat(protocol["interventionDate"]), protocol["randomizationSeed"])
 

@@ -13,7 +13,7 @@ from americano_pipeline.assets.dbt import dbt_resource, warehouse_dbt_assets
 from americano_pipeline.demo.synthetic import SeedConfig
 from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource
 
-STUDY = SeedConfig(users=2, days=150, events_per_day=30, seed=7, end_date=date(2026, 10, 31))
+STUDY = SeedConfig(users=2, days=290, events_per_day=30, seed=7, end_date=date(2026, 10, 31))
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,8 @@ YESTERDAY = datetime.now(timezone.utc).date() - timedelta(days=1)
 @pytest.mark.parametrize("option, value, bounds", [
     ("--users", "0", "an integer from 1 to 1000"),
     ("--users", "1001", "an integer from 1 to 1000"),
-    ("--days", "139", "an integer from 140 to 3650"),
-    ("--days", "99999999", "an integer from 140 to 3650"),
+    ("--days", "276", "an integer from 277 to 3650"),
+    ("--days", "99999999", "an integer from 277 to 3650"),
     ("--events-per-day", "7", "an integer from 8 to 1000"),
     ("--events-per-day", "100000000000000000000", "an integer from 8 to 1000"),
     ("--events-per-day", "1e20", "an integer from 8 to 1000"),
@@ -69,7 +69,7 @@ def test_seed_help_states_every_bound(capsys):
     with pytest.raises(SystemExit):
         main(["seed", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
-    for stated in ("study participants, 1 to 1000", "days of history, 140 to 3650",
+    for stated in ("study participants, 1 to 1000", "days of history, 277 to 3650",
                    "mean events per user-day, 8 to 1000", "last day of data (UTC), 2000-01-01 to yesterday"):
         assert stated in help_text
 

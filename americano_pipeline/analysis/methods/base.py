@@ -27,6 +27,13 @@ class Analysis:
     figures: tuple[tuple[str, Callable[[Path], Path]], ...]  # (file name, draw to that path)
 
 
+def not_run(data: ProtocolData, method: str, reason: str) -> Analysis:
+    """The published statement that ``method`` does not apply to this protocol's design, and why (no figures,
+    no metrics; the result, the MLflow run and the ``analysis_runs`` row say it)."""
+    return Analysis(method=method, result={"notRun": True, "reason": reason, "designType": data.protocol.design_type},
+                    params={"not_run": True}, metrics={}, summary=f"not run: {reason}", figures=())
+
+
 def checked(data: ProtocolData, method: str, function, *args, **kwargs):
     try:
         return function(*args, **kwargs)

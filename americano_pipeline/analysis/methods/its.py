@@ -8,10 +8,21 @@ import pandas as pd
 
 from americano_pipeline.analysis import figures
 from americano_pipeline.analysis.inputs import its_conditions, moved_covariates, outcome_series
-from americano_pipeline.analysis.methods.base import Analysis, checked, numbers, title
+from americano_pipeline.analysis.methods.base import Analysis, checked, not_run, numbers, title
 from americano_pipeline.analysis.protocol import ProtocolData
 
 ITS = "bayesian_its"
+
+# Designs without an interruption to model, and why (docs/DESIGNS.md): the ITS projects a baseline's trajectory
+# over a later period, which needs one baseline followed by a sustained change.
+NOT_MODELLED = {
+    "ALTERNATING": "an alternating-treatments design switches condition every day or two, so there is no "
+                   "baseline period to project a counterfactual from; its randomization test compares the "
+                   "conditions directly",
+    "CHANGING_CRITERION": "a changing-criterion design predicts a step to each new criterion, not one sustained "
+                          "level change an ITS counterfactual could measure; its randomization test scores how "
+                          "closely the series tracks the criteria",
+}
 
 
 def registered_direction(data: ProtocolData, probability_positive: float) -> dict:
@@ -26,7 +37,8 @@ def registered_direction(data: ProtocolData, probability_positive: float) -> dic
 def analyse_its(data: ProtocolData, metric: str, covariates: pd.DataFrame, *, seed: int, draws: int, tune: int,
                 chains: int) -> Analysis:
     """Bayesian ITS of every A -> B change, pooled (``stats.its.pooled_its`` on ``inputs.its_conditions``), with
-    the requested covariates if they hold.
+    the requested covariates if they hold; for a multiple baseline, of its primary tier (the series ``data.days``
+    follows). Designs without an interruption (``NOT_MODELLED``) publish why instead.
 
     Covariates (columns of ``covariates``, indexed by date; none unless the run asks for them) are used only when
     every one is recorded on every day of the protocol, none moved with the intervention
@@ -38,6 +50,8 @@ def analyse_its(data: ProtocolData, metric: str, covariates: pd.DataFrame, *, se
     """
     from americano_pipeline.stats.its import pooled_its
 
+    if data.protocol.design_type in NOT_MODELLED:
+        return not_run(data, ITS, NOT_MODELLED[data.protocol.design_type])
     series = outcome_series(data, metric)
     conditions = its_conditions(data)
     considered = list(covariates.columns)

@@ -11,7 +11,7 @@ from functools import partial
 
 from americano_pipeline.analysis import figures
 from americano_pipeline.analysis.inputs import phase_observations
-from americano_pipeline.analysis.methods.base import Analysis, checked, excluded, numbers, title
+from americano_pipeline.analysis.methods.base import Analysis, checked, excluded, not_run, numbers, title
 from americano_pipeline.analysis.monitoring import MONITORING, RETROSPECTIVE, STATISTIC, monitor, sides_of
 from americano_pipeline.analysis.protocol import ProtocolData
 
@@ -24,15 +24,27 @@ WARNING = ("A look crosses when the randomization p-value of B - A on the A/B da
            "fraction (1 / variance of B - A under an AR(1) working model, relative to the planned final analysis). "
            "The looks are the design's decision points, fixed in advance: do not add looks after seeing the data.")
 
+# Designs whose monitoring statistic is not B - A at phase ends (docs/DESIGNS.md), and why the plan does not apply.
+NOT_MONITORED = {
+    "ALTERNATING": "the monitoring plan looks at phase ends with the phase-reversal randomization test; an "
+                   "alternation changes condition every day or two, so its looks would be daily and that test is "
+                   "not its design's test (its alternating-treatments test is the confirmatory analysis)",
+    "CHANGING_CRITERION": "the monitoring plan tests B - A, but a changing-criterion design's hypothesis is that "
+                          "the series tracks the criteria (its changing-criterion test is the confirmatory analysis)",
+}
+
 
 def analyse_sequential(data: ProtocolData, metric: str, *, spending_function: str, alpha: float | None,
                        looks=None) -> Analysis:
     """Where the accrued A/B days stand against Lan-DeMets boundaries at the design's decision points, in the
-    protocol's registered direction and, unless ``alpha`` is given, at its registered alpha.
+    protocol's registered direction and, unless ``alpha`` is given, at its registered alpha; for a multiple
+    baseline, on its primary tier. Designs the plan does not fit (``NOT_MONITORED``) publish why instead.
 
     ``looks``: registered looks instead of the default phase ends: a whole number d is the end of the protocol's
     first d days, a date (or ISO text) the end of that day (``monitoring.registered_looks``).
     """
+    if data.protocol.design_type in NOT_MONITORED:
+        return not_run(data, SEQUENTIAL, NOT_MONITORED[data.protocol.design_type])
     alternative = data.protocol.alternative
     alpha = data.protocol.alpha if alpha is None else alpha
     sides = sides_of(alternative)

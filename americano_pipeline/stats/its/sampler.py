@@ -100,6 +100,9 @@ def _compiled_model(n_coefficients: int, errors: str):
     from causalpy.pymc_models import LinearRegression
     from pymc_extras.prior import Prior
 
+    from americano_pipeline.third_party import configure_pytensor
+
+    configure_pytensor()  # before the first compilation: no search for a BLAS (and no warning about none)
     if errors == "ar1":
         return nutpie.compile_pymc_model(_ar1_model(n_coefficients), var_names=["y_hat_sigma", "phi"])
     prior = Prior(

@@ -6,12 +6,19 @@ protocols as (
 
 ),
 
+series_phases as (
+
+    -- all phases, or a MULTIPLE_BASELINE protocol's primary tier (macros/protocol_series_phases.sql)
+    {{ protocol_series_phases() }}
+
+),
+
 phases as (
 
     select
         *,
         row_number() over (partition by protocol_id order by start_date, phase_id) as phase_number
-    from {{ ref('stg_phase_assignments') }}
+    from series_phases
 
 ),
 
@@ -66,7 +73,8 @@ days_in_phases as (
         phases.phase_number,
         phases.condition,
         coalesce(phases.is_washout, false) as is_washout,
-        protocol_days.date - phases.start_date + 1 as day_index_in_phase
+        protocol_days.date - phases.start_date + 1 as day_index_in_phase,
+        phases.criterion
     from protocol_days
     left join phases
         on phases.protocol_id = protocol_days.protocol_id

@@ -6,9 +6,16 @@ protocols as (
 
 ),
 
-phases as (
+all_phases as (
 
     select * from {{ ref('stg_phase_assignments') }}
+
+),
+
+phases as (
+
+    -- the phases of the protocol's series: all, or a MULTIPLE_BASELINE protocol's primary tier
+    {{ protocol_series_phases() }}
 
 ),
 
@@ -50,6 +57,14 @@ phase_summary as (
 
 ),
 
+tiers as (
+
+    select protocol_id, count(distinct tier) as tier_count
+    from all_phases
+    group by protocol_id
+
+),
+
 series as (
 
     select protocol_id, max(series_end_date) as series_end_date
@@ -71,6 +86,10 @@ final as (
         protocols.confirmatory_analysis,
         protocols.registered_alternative,
         protocols.plan_alpha,
+        protocols.max_consecutive,
+        protocols.multiple_baseline_scheme,
+        case when protocols.design_type = 'MULTIPLE_BASELINE' then coalesce(tiers.tier_count, 0) else 0 end
+            as tier_count,
         protocols.start_date,
         protocols.end_date,
         protocols.end_date is null as is_ongoing,
@@ -98,6 +117,8 @@ final as (
         on phase_summary.protocol_id = protocols.protocol_id
     left join series
         on series.protocol_id = protocols.protocol_id
+    left join tiers
+        on tiers.protocol_id = protocols.protocol_id
 
 )
 

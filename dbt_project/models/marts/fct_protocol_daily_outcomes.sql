@@ -32,6 +32,7 @@ final as (
         protocol_days.condition,
         protocol_days.is_washout,
         protocol_days.day_index_in_phase,
+        protocol_days.criterion,
         protocols.primary_outcome,
         case protocols.primary_outcome
             {%- for metric in metric_catalogue() %}

@@ -27,6 +27,15 @@ renamed as (
             as registered_alternative,
         case when json_valid("analysisPlan") then try_cast(json_extract("analysisPlan", '$.alpha') as double) end
             as plan_alpha,
+        -- a whole JSON number only (2.5 or "2" would otherwise be cast silently); anything else stays null
+        case when json_valid("analysisPlan") then
+            case when json_type("analysisPlan", '$.maxConsecutive') in ('UBIGINT', 'BIGINT')
+                then try_cast(json_extract_string("analysisPlan", '$.maxConsecutive') as integer) end
+        end as max_consecutive,
+        case when json_valid("analysisPlan") then json_exists("analysisPlan", '$.maxConsecutive') else false end
+            as has_max_consecutive_key,
+        case when json_valid("analysisPlan") then json_extract_string("analysisPlan", '$.multipleBaselineScheme') end
+            as multiple_baseline_scheme,
         deviations,
         json_array_length(deviations) as deviation_count,
 

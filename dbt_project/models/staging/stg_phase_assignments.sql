@@ -26,6 +26,20 @@ renamed as (
         "randomizationSeed" as randomization_seed,
         "interventionParams" as intervention_params,
 
+        ---------- design parameters of the row (interventionParams, docs/DESIGNS.md)
+        case when json_valid("interventionParams") then json_extract_string("interventionParams", '$.tier') end
+            as tier,
+        case when json_valid("interventionParams") then json_extract_string("interventionParams", '$.outcome') end
+            as tier_outcome,
+        case when json_valid("interventionParams")
+            then try_cast(json_extract_string("interventionParams", '$.criterion') as double) end as criterion,
+        case when json_valid("interventionParams")
+            then try_cast(json_extract_string("interventionParams", '$.startWindow[0]') as date) end
+            as start_window_earliest,
+        case when json_valid("interventionParams")
+            then try_cast(json_extract_string("interventionParams", '$.startWindow[1]') as date) end
+            as start_window_latest,
+
         ---------- time
         "startDate" as started_at,
         "endDate" as ended_at,

@@ -100,13 +100,3 @@ def test_a_covariate_the_intervention_moves_is_named_and_a_steady_one_is_not():
     covariates = pd.DataFrame({"sleep_hours": steady, "hrv_score": mediator}, index=data.days.index)
     moved = moved_covariates(covariates, its_conditions(data))
     assert list(moved) == ["hrv_score"] and moved["hrv_score"] > 1
-
-
-def test_a_multiple_baseline_protocol_is_judged_by_the_multiple_baseline_standard():
-    from americano_pipeline.analysis.methods.randomization import WWC_STANDARDS, wwc_standard
-
-    labels = ["A"] * 21 + ["B"] * 23
-    assert (wwc_standard("MULTIPLE_BASELINE"), wwc_standard("ABAB")) == ("multiple baseline", "reversal")
-    verdict, reason = WWC_STANDARDS[wwc_standard("MULTIPLE_BASELINE")](labels)
-    assert verdict == "does not meet" and reason.endswith("at least 3 tiers are required")
-    assert WWC_STANDARDS["reversal"](labels)[1].endswith("at least 4 alternating phases are required")

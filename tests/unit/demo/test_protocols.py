@@ -37,11 +37,42 @@ def test_study_schedules_follow_the_designs():
     schedules = study_schedules(date(2026, 1, 1), np.random.default_rng(3))
     assert [s.design.key for s in schedules] == [d.key for d in DESIGNS]
     for planned in schedules:
-        lengths = [p.days for p in planned.phases]
-        assert sum(lengths) == planned.design.total_days
-        assert min(lengths) >= planned.design.min_phase_length
-        assert [p.condition for p in planned.phases] == ["A", "B"] * (len(lengths) // 2)
+        design, phases = planned.design, planned.primary_phases
+        lengths = [p.days for p in phases]
+        assert sum(lengths) == (planned.end - planned.start).days + 1 == design.total_days
+        assert min(lengths) >= design.min_phase_length
+        conditions = [p.condition for p in phases]
+        if design.design_type == "ALTERNATING":  # one phase per run of days with the same condition
+            assert all(a != b for a, b in zip(conditions, conditions[1:]))
+        if design.design_type == "ABAB":
+            assert conditions == ["A", "B"] * (len(lengths) // 2)
+        if design.design_type == "CHANGING_CRITERION":
+            assert [p.params.get("criterion") for p in phases] == [None, *design.criteria]
     assert (schedules[-1].end - date(2026, 1, 1)).days + 1 <= REQUIRED_DAYS
+
+
+def test_alternating_days_respect_the_run_limit_and_balance():
+    planned = next(s for s in study_schedules(date(2026, 1, 1), np.random.default_rng(5))
+                   if s.design.design_type == "ALTERNATING")
+    days = "".join(p.condition * p.days for p in planned.phases)
+    assert days.count("A") == days.count("B") == planned.design.total_days // 2
+    assert "AAA" not in days and "BBB" not in days
+
+
+def test_multiple_baseline_tiers_start_staggered_inside_their_windows():
+    planned = next(s for s in study_schedules(date(2026, 1, 1), np.random.default_rng(5))
+                   if s.design.design_type == "MULTIPLE_BASELINE")
+    design = planned.design
+    starts = sorted(p.start for p in planned.phases if p.condition == "B")
+    offsets = [(start - planned.start).days for start in starts]
+    assert all(low <= offset <= high for offset, (low, high) in zip(offsets, design.start_windows))
+    assert {p.tier for p in planned.phases} == set(design.tiers)
+    for phase in planned.phases:
+        assert phase.params["tier"] == phase.tier.name and phase.params["outcome"] == phase.tier.outcome
+        assert ("startWindow" in phase.params) == (phase.condition == "B")
+    effects = planned.effects(planned.end)
+    assert effects == {t.outcome: t.true_effect for t in design.tiers}
+    assert planned.effects(planned.start) == {}
 
 
 def test_cuids_have_the_prisma_shape_and_are_deterministic():
@@ -57,7 +88,7 @@ YESTERDAY = datetime.now(timezone.utc).date() - timedelta(days=1)
 @pytest.mark.parametrize("field, value, message", [
     ("users", 0, "SeedConfig.users must be an integer from 1 to 1000, got 0"),
     ("users", 1.5, "SeedConfig.users must be an integer from 1 to 1000, got 1.5"),
-    ("days", REQUIRED_DAYS - 1, f"SeedConfig.days must be an integer from {REQUIRED_DAYS} to 3650, got 139"),
+    ("days", REQUIRED_DAYS - 1, f"SeedConfig.days must be an integer from {REQUIRED_DAYS} to 3650, got {REQUIRED_DAYS - 1}"),
     ("days", 99_999_999, f"SeedConfig.days must be an integer from {REQUIRED_DAYS} to 3650, got 99999999"),
     ("events_per_day", 10**20, f"SeedConfig.events_per_day must be an integer from 8 to 1000, got {10**20}"),
     ("seed", -1, "SeedConfig.seed must be a non-negative integer, got -1"),
