@@ -102,6 +102,14 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("--to", default=None, help="a new or empty target directory (default "
                                                     "data/restored/<hash>); a non-empty one is refused")
 
+    reproduce = commands.add_parser(
+        "reproduce", help="re-run a published analysis from its analysis_runs row (recorded commit, data version, "
+                          "parameters) and compare every number")
+    reproduce.add_argument("analysis_run_id", help="the analysis_runs id (provenance.analysisRunId of a result.json)")
+    reproduce.add_argument("--allow-dirty", action="store_true",
+                           help="a run whose code had uncommitted changes (codeDirty): re-run it with the current work "
+                                "tree instead of its commit")
+
     api = commands.add_parser("api", help="the research API: serve it, print its OpenAPI schema, issue a token")
     api_actions = api.add_subparsers(dest="action", required=True, metavar="ACTION")
     serve = api_actions.add_parser("serve", help="serve the research API (uvicorn)")
@@ -171,6 +179,10 @@ def _run(args: argparse.Namespace) -> bool:
 
         prepare()
         return True
+    if args.command == "reproduce":
+        from americano_pipeline.commands.reproduce import reproduce
+
+        return reproduce(args.analysis_run_id, allow_dirty=args.allow_dirty)
     from americano_pipeline.commands.pipeline import demo, protocols
 
     return protocols(range_only=args.range) if args.command == "protocols" else demo()

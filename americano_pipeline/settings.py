@@ -99,6 +99,17 @@ def mlflow_tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{data_dir() / 'mlflow' / 'mlflow.db'}"
 
 
+def mlflow_ui_url() -> str:
+    """AMERICANO_MLFLOW_UI_URL: where the MLflow UI serves the tracking store (``make mlflow-ui``), for links to runs
+    from the Dagster UI and the reports; default http://127.0.0.1:5000."""
+    return (os.environ.get("AMERICANO_MLFLOW_UI_URL") or "http://127.0.0.1:5000").rstrip("/")
+
+
+def mlflow_run_url(experiment_id: str, run_id: str) -> str:
+    """The MLflow UI's page of one run."""
+    return f"{mlflow_ui_url()}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
 def mlflow_artifact_dir() -> Path:
     """Artifacts of experiments created on a database store: ``<data dir>/mlflow/artifacts/<experiment>``."""
     return data_dir() / "mlflow" / "artifacts"

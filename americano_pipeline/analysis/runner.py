@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from americano_pipeline import settings
 from americano_pipeline.analysis.inputs import analysis_role
 from americano_pipeline.analysis.methods import Analysis
 from americano_pipeline.analysis.publish import (
@@ -57,6 +58,7 @@ class Published:
     """Where one analysis went."""
 
     protocol_id: str
+    protocol_name: str
     metric: str
     exploratory: bool
     role: str  # confirmatory, supportive or exploratory (``inputs.analysis_role``)
@@ -65,6 +67,7 @@ class Published:
     result_path: Path
     figure_paths: tuple[Path, ...]
     mlflow_run_id: str
+    mlflow_run_url: str  # the run's page in the MLflow UI (settings.mlflow_ui_url)
     analysis_run_id: str
 
 
@@ -87,9 +90,12 @@ def publish_analysis(execution: Execution, data: ProtocolData, metric: str, expl
               **analysis.params}
     tags = {**execution.tags(protocol.protocol_id), "analysis.metric": metric,
             "analysis.exploratory": str(exploratory).lower(), "analysis.role": role.name,
-            "protocol.design_type": protocol.design_type}
-    run_name = f"{label}{execution.asset} {protocol.protocol_id} {metric}"
+            "protocol.design_type": protocol.design_type, "protocol.name": protocol.name,
+            "mlflow.note.content": f"{protocol.name} ({protocol.design_type}, {protocol.protocol_id}), {metric}\n\n"
+                                   f"{summary}"}
+    run_name = f"{label}{protocol.name}: {execution.asset} ({protocol.protocol_id}, {metric})"
     mlflow_run_id = tracker.start_run(execution.asset_key, run_name, params, tags)
+    mlflow_run_url = settings.mlflow_run_url(tracker.experiment_id(execution.asset_key), mlflow_run_id)
     analysis_run_id = new_cuid()
     target = result_directory(execution.output_root, execution.asset, protocol.protocol_id,
                               metric if exploratory else None)
@@ -126,9 +132,10 @@ def publish_analysis(execution: Execution, data: ProtocolData, metric: str, expl
         tracker.fail_run(mlflow_run_id)
         raise
     return Published(
-        protocol_id=protocol.protocol_id, metric=metric, exploratory=exploratory, role=role.name, summary=summary,
+        protocol_id=protocol.protocol_id, protocol_name=protocol.name, metric=metric, exploratory=exploratory,
+        role=role.name, summary=summary,
         analysis=analysis,
         result_path=target / RESULT_FILE,
         figure_paths=tuple(target / name for name, _ in analysis.figures),
-        mlflow_run_id=mlflow_run_id, analysis_run_id=analysis_run_id,
+        mlflow_run_id=mlflow_run_id, mlflow_run_url=mlflow_run_url, analysis_run_id=analysis_run_id,
     )

@@ -144,7 +144,7 @@ def _sequential(plan: dict | None) -> str:
     if plan is None:
         return MISSING
     if plan.get("notRun"):
-        return "not run (the monitoring plan does not fit the design)"
+        return "not run (does not fit the design)"
     position = plan["position"]
     z = MISSING if position["z"] is None else f"{position['z']:+.2f}"
     crossed = position["firstCrossingLook"]

@@ -42,6 +42,11 @@ class AnalysisRunRow:
     started_at: datetime
     completed_at: datetime
 
+    @property
+    def code_dirty(self) -> bool:
+        """Whether the code that ran had uncommitted changes (recorded in ``inputParams.codeDirty``)."""
+        return bool(self.input_params.get("codeDirty", False))
+
 
 def insert_analysis_run(conn, row: AnalysisRunRow) -> None:
     """Insert ``row`` in the caller's transaction (a connection of the writer role, ``PostgresResource.writer``)."""

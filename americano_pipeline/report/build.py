@@ -51,6 +51,11 @@ def _direction(alternative) -> str:
             "tracking": "closer tracking of the criteria (one-sided)"}.get(alternative, str(alternative))
 
 
+
+def _looks(sequential: dict) -> str:
+    count = len(sequential.get("boundaries") or [])
+    return f"{count} look{'' if count == 1 else 's'}"
+
 class _Builder:
     def __init__(self, inputs: ReportInputs):
         self.inputs = inputs
@@ -179,7 +184,7 @@ class _Builder:
         sequential = self.results.get("sequential_boundaries")
         if sequential and not sequential.get("notRun"):
             fields.append(("Interim analyses and stopping",
-                           f"{len(sequential.get('boundaries') or [])} looks at {sequential.get('looksFrom')}, "
+                           f"{_looks(sequential)} at {sequential.get('looksFrom')}, "
                            f"{sequential.get('spendingFunction')} alpha spending, "
                            f"alpha {sig(sequential.get('alpha'))}, "
                            f"mode {sequential.get('mode')}"))
@@ -441,7 +446,7 @@ class _Builder:
                      for look in position.get("looks") or [])
         crossing = position.get("firstCrossingLabel")
         text = (f"{result.get('spendingFunction')} spending of alpha {sig(result.get('alpha'))} over "
-                f"{len(result.get('boundaries') or [])} looks ({result.get('mode')}); "
+                f"{_looks(result)} ({result.get('mode')}); "
                 + (f"first crossing at {crossing}." if crossing else "no look crossed its boundary."))
         return Table(("look", "day", "label", "n", "information", "B - A", "p", "nominal p bound", "crossed"),
                      rows or (("none",) + ("—",) * 8,), ""), text

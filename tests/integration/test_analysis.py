@@ -230,6 +230,7 @@ def test_each_materialization_is_an_mlflow_run_and_an_analysis_runs_row(analysed
 
     client = MlflowClient(tracking_uri=f"sqlite:///{source.data_dir / 'mlflow' / 'mlflow.db'}")
     events = analysed.get_asset_materialization_events()
+    names = {p["protocolId"]: p["name"] for p in source.truth["protocols"]}
     with connect(source.url) as conn:
         rows = {row[0]: row for row in conn.execute(
             'SELECT "mlflowRunId", "protocolId", "analysisType", "codeCommitHash", "dataVersionHash", '
@@ -247,6 +248,14 @@ def test_each_materialization_is_an_mlflow_run_and_an_analysis_runs_row(analysed
         role = "confirmatory" if asset == "randomization_result" else "supportive"  # the demo plans' confirmatory
         assert tags["analysis.role"] == metadata["role"] == run.data.params["role"] == role
         assert run.data.params["protocol_id"] == event.materialization.partition
+        name = names[event.materialization.partition]  # names a person knows, beside the ids
+        assert metadata["protocol"] == tags["protocol.name"] == name and run.info.run_name.startswith(f"{name}: ")
+        note = tags["mlflow.note.content"]
+        assert note.startswith(f"{name} (") and metadata["summary"] in note
+        assert metadata["mlflow_run"] == f"http://127.0.0.1:5000/#/experiments/{run.info.experiment_id}/runs/" \
+                                         f"{run.info.run_id}"
+        assert all(metadata[name] == float(f"{value:.4g}")  # rounded for display; MLflow keeps the exact value
+                   for name, value in run.data.metrics.items())
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
         row = rows[run.info.run_id]
         assert row[1:5] == (event.materialization.partition, asset, tags["git.commit"], source.data_version)
@@ -327,7 +336,8 @@ def test_another_metric_needs_an_exploratory_run_which_is_labelled(analysed, sou
         [(name, params)] = conn.execute(
             'SELECT "runName", "inputParams" FROM analysis_runs WHERE "inputParams"->>\'metric\' = %s',
             ["session_count"]).fetchall()
-    assert name.startswith("EXPLORATORY randomization_result") and params["exploratory"] is True
+    assert name == f"EXPLORATORY {first['name']}: randomization_result ({first['protocolId']}, session_count)"
+    assert params["exploratory"] is True
 
 
 def test_an_unavailable_mlflow_store_fails_the_run_without_writing_and_a_rerun_succeeds(analysed, source, instance):

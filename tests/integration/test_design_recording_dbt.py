@@ -304,8 +304,8 @@ def broken_study() -> tuple[Snapshot, set[tuple[str, str | None, str]]]:
     study.tier(mb2, "y", "study_minutes", 6, 11, [5, 6])
     study.tier(mb2, "z", "engagement_score", 8, 11, [8, 9],  # its baseline names another outcome
                baseline_params={"tier": "z", "outcome": "session_count"})
-    expected |= {("mb_two_primaries", None, "tier_outcome_inconsistent"), ("mb_two_primaries", None, "primary_tier"), ("mb_two_primaries", None, "tier_outcomes_not_distinct"),
-                 ("mb_two_primaries", None, "multiple_baseline_scheme")}
+    expected |= {("mb_two_primaries", None, rule) for rule in ("tier_outcome_inconsistent", "primary_tier",
+                                                              "tier_outcomes_not_distinct", "multiple_baseline_scheme")}
 
     no_limit = study.protocol("alt_no_limit", "ALTERNATING", 4)  # the plan lacks maxConsecutive
     study.phase(no_limit, "baseline_1", "BASELINE", 0, 1)

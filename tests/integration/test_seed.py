@@ -39,7 +39,8 @@ def test_same_seed_gives_identical_rows_and_another_seed_does_not(seeded, make_d
     with connect(twin) as conn:
         seed(conn, CONFIG, ground_truth_path=_scratch(twin))
     with connect(other) as conn:
-        seed(conn, SeedConfig(users=2, days=290, seed=8, end_date=date(2026, 10, 31)), ground_truth_path=_scratch(other))
+        seed(conn, SeedConfig(users=2, days=290, seed=8, end_date=date(2026, 10, 31)),
+             ground_truth_path=_scratch(other))
     assert _table_hashes(twin) == _table_hashes(url)
     differing = {t for t, h in _table_hashes(other).items() if h != _table_hashes(url)[t]}
     assert differing == {"experiment_protocols", "phase_assignments", "context_metadata", "behavioral_events"}
@@ -90,8 +91,9 @@ def test_phases_in_the_database_are_the_ground_truth(seeded):
                 """SELECT "minPhaseLength", "sampleSizeTarget" FROM experiment_protocols WHERE id = %s""",
                 (protocol["protocolId"],)).fetchone()
             assert minimum == protocol["minPhaseLength"]
+            primary = protocol["primaryOutcome"]
             series = [p for p in protocol["phases"]  # a multiple baseline: its primary tier's phases
-                      if p["interventionParams"].get("outcome", protocol["primaryOutcome"]) == protocol["primaryOutcome"]]
+                      if p["interventionParams"].get("outcome", primary) == primary]
             assert all(p["days"] >= minimum for p in series)
             assert sum(p["days"] for p in series) == design_days
             for earlier, later in zip(series, series[1:]):

@@ -11,7 +11,8 @@ from americano_pipeline import cli
 from americano_pipeline.cli import main
 
 HEAVY = ("dagster", "psycopg", "pandas", "numpy", "pyarrow", "duckdb", "dvc", "mlflow")
-COMMANDS = ([], ["db"], ["seed"], ["demo"], ["prepare"], ["protocols"], ["restore"], ["env"])
+COMMANDS = ([], ["db"], ["seed"], ["demo"], ["prepare"], ["protocols"], ["restore"], ["env"], ["protocol"],
+            ["protocol", "new"], ["reproduce"])
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "americano")

@@ -40,7 +40,7 @@ def analyse_change_points(data: ProtocolData, metric: str, *, algorithm: str, mi
             "minSegmentLength": segment, "nBootstrap": found.n_bootstrap, "blockLength": found.block_length,
             "comparison": comparison}
     draw = partial(figures.change_points_figure, series=series, detected=body["changePoints"], planned=planned,
-                   title=title(data, metric))
+                   title=title(data, metric), conditions=list(data.days["condition"]))
     detected = len(found.change_points)
     distances = ", ".join(f"{row['date']} ({row['distanceDays']:+d} d)" for row in comparison["detected"]
                           if row["distanceDays"] is not None)

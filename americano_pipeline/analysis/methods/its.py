@@ -78,7 +78,8 @@ def analyse_its(data: ProtocolData, metric: str, covariates: pd.DataFrame, *, se
     trend = effect["trendContribution"] or {}
     low, high = effect["hdi95"]
     changes = body["changes"]
-    draw = partial(figures.its_figure, observed=series, changes=changes, effect=effect, title=title(data, metric))
+    draw = partial(figures.its_figure, observed=series, changes=changes, effect=effect, title=title(data, metric),
+                   conditions=conditions)
     return Analysis(
         method=ITS,
         result=body,

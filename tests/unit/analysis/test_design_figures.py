@@ -1,5 +1,7 @@
-"""The design figures on small deterministic cases: each saves a valid PNG of the expected size, and the drawn
-Figure has the panels, lines, labels and legend it should."""
+"""The design figures on small deterministic cases: each saves a valid 300 dpi PNG of the expected size and an
+SVG beside it, and the drawn Figure has the panels, lines, phase labels and legend it should."""
+
+import xml.etree.ElementTree as ET
 
 import matplotlib.colors as mcolors
 import matplotlib.dates as mdates
@@ -17,16 +19,31 @@ from americano_pipeline.analysis.design_figures import (
     changing_criterion_figure,
     multiple_baseline_figure,
 )
-from americano_pipeline.analysis.figures import _DPI, CONDITION_COLOURS
+from americano_pipeline.analysis.figures import _DPI, CONDITION_COLOURS, WIDTH
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DAYS = pd.date_range("2024-03-01", periods=20, freq="D")
 
 
 def assert_png(path, width_in: float, height_in: float) -> None:
+    """A PNG at 300 dpi of the figure size, and an SVG of the same figure beside it."""
+    assert _DPI == 300
     assert path.read_bytes()[:8] == PNG_SIGNATURE
     image = mimage.imread(path)
     assert image.shape[:2] == (round(height_in * _DPI), round(width_in * _DPI))
+    svg = ET.parse(path.with_suffix(".svg")).getroot()
+    assert svg.tag.endswith("svg")
+    assert (svg.get("width"), svg.get("height")) == (f"{width_in * 72:g}pt", f"{height_in * 72:g}pt")
+
+
+def figure_legend_labels(figure) -> list[str]:
+    (legend,) = figure.legends
+    return [text.get_text() for text in legend.get_texts()]
+
+
+def bold_texts(ax) -> list[str]:
+    """The phase labels: the bold texts inside the axes."""
+    return [text.get_text() for text in ax.texts if text.get_fontweight() == "bold"]
 
 
 def tiers(count: int = 3) -> list[dict]:
@@ -48,7 +65,7 @@ def line_colours(ax) -> list[str]:
 def test_multiple_baseline_saves_a_png_of_the_figure_size(tmp_path):
     path = multiple_baseline_figure(tmp_path / "mb.png", tiers(), "three tiers")
     assert path == tmp_path / "mb.png"
-    assert_png(path, 9.0, 1.2 + 2.1 * 3)
+    assert_png(path, WIDTH, 1.2 + 1.9 * 3)
 
 
 def test_multiple_baseline_has_one_panel_per_tier_in_order_with_both_phases_and_the_start():
@@ -67,7 +84,9 @@ def test_multiple_baseline_has_one_panel_per_tier_in_order_with_both_phases_and_
         a_line, b_line = (line for line in ax.get_lines() if line.get_marker() == "o")
         assert len(a_line.get_xdata()) + len(b_line.get_xdata()) == 20
         assert len(ax.collections) == 2  # the two phase-mean segments
-        assert len(ax.patches) == (0 if tier["window"] is None else 1)  # the shaded start window
+        # A and B phase shading, and the hatched start window
+        assert len(ax.patches) == (2 if tier["window"] is None else 3)
+        assert bold_texts(ax) == ["A1", "B1"]
     assert figure.axes[-1].get_xlabel() == "date" and figure.axes[0].get_xlabel() == ""
     staircase = [artist for artist in figure.artists if isinstance(artist, Line2D)]
     assert len(staircase) == 2  # the connectors between consecutive panels
@@ -75,8 +94,7 @@ def test_multiple_baseline_has_one_panel_per_tier_in_order_with_both_phases_and_
         x = step.get_xdata()  # from the start line above to the start line below
         half = pd.Timedelta(hours=12)
         assert (x[0], x[-1]) == pytest.approx(mdates.date2num([upper["start"] - half, lower["start"] - half]))
-    (legend,) = figure.legends
-    assert [text.get_text() for text in legend.get_texts()] == [
+    assert figure_legend_labels(figure) == [
         "admissible start window", "A (baseline)", "B (intervention)", "phase mean", "intervention start"]
 
 
@@ -97,7 +115,7 @@ def test_alternating_saves_a_png(tmp_path):
     values, conditions = alternating_case()
     path = alternating_figure(tmp_path / "alt.png", values, conditions, "alternating")
     assert path == tmp_path / "alt.png"
-    assert_png(path, 9.0, 4.6)
+    assert_png(path, WIDTH, 3.9)
 
 
 def test_alternating_connects_each_condition_and_draws_its_mean():
@@ -111,14 +129,14 @@ def test_alternating_connects_each_condition_and_draws_its_mean():
     assert a_mean.get_linestyle() == b_mean.get_linestyle() == "--"
     assert mcolors.to_hex(a_line.get_color()) == CONDITION_COLOURS["A"].lower()
     assert mcolors.to_hex(b_mean.get_color()) == CONDITION_COLOURS["B"].lower()
-    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    labels = figure_legend_labels(figure)
     assert labels == ["A (control)", "A (control) mean 2", "B (treatment)", "B (treatment) mean 4"]
 
 
 def test_alternating_uses_the_given_condition_names_and_checks_the_lengths():
     values, conditions = alternating_case()
     figure = _draw_alternating(values, conditions, "named", {"A": "no coffee", "B": "coffee"})
-    labels = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    labels = figure_legend_labels(figure)
     assert labels == ["no coffee", "no coffee mean 2", "coffee", "coffee mean 4"]
     with pytest.raises(ValueError):
         _draw_alternating(values, conditions[:-1], "short")
@@ -136,24 +154,26 @@ def test_changing_criterion_saves_a_png(tmp_path):
     values, phases = criterion_case()
     path = changing_criterion_figure(tmp_path / "cc.png", values, phases, "changing criterion")
     assert path == tmp_path / "cc.png"
-    assert_png(path, 9.0, 4.8)
+    assert_png(path, WIDTH, 4.2)
 
 
 def test_changing_criterion_draws_the_criterion_steps_boundaries_labels_and_means():
     values, phases = criterion_case()
     figure = _draw_changing_criterion(values, phases, "changing criterion")
     (ax,) = figure.axes
-    observed, criterion, *boundaries = ax.get_lines()
+    *boundaries, observed, criterion = ax.get_lines()
     assert len(observed.get_xdata()) == 15
     # the criterion starts with the first criterion phase (none over the baseline) and steps from 2 to 3
     assert list(criterion.get_ydata()) == [2.0, 2.0, 3.0, 3.0]
     assert pd.Timestamp(criterion.get_xdata()[0]) == DAYS[5] - pd.Timedelta(hours=12)
     assert len(boundaries) == 2  # between the three phases
-    assert [text.get_text() for text in ax.texts] == ["baseline", "criterion 2", "criterion 3"]
+    # A1 for the baseline, the criterion phases numbered B1, B2 with their criterion
+    assert [text.get_text() for text in ax.texts] == ["A1", "B1\ncriterion 2", "B2\ncriterion 3"]
     assert all(text.get_position()[1] < 1 for text in ax.texts)  # inside the plot area, under the title
+    assert len(ax.patches) == 3  # one shading per phase
     means = [segments.get_segments()[0][0][1] for segments in ax.collections]
     assert means == pytest.approx([1.0, 2.0, 3.0])
-    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["observed", "criterion", "phase mean"]
+    assert figure_legend_labels(figure) == ["observed", "criterion", "phase mean"]
     assert ax.get_ylim()[1] > 3.0  # headroom for the labels
 
 
@@ -161,5 +181,5 @@ def test_changing_criterion_breaks_the_step_line_over_a_gap_between_criterion_ph
     values, phases = criterion_case()
     phases[2]["start"] = DAYS[12]
     figure = _draw_changing_criterion(values, phases, "gap")
-    criterion = figure.axes[0].get_lines()[1]
+    criterion = figure.axes[0].get_lines()[-1]
     assert np.isnan(criterion.get_ydata()).sum() == 1

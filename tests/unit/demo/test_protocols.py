@@ -88,7 +88,8 @@ YESTERDAY = datetime.now(timezone.utc).date() - timedelta(days=1)
 @pytest.mark.parametrize("field, value, message", [
     ("users", 0, "SeedConfig.users must be an integer from 1 to 1000, got 0"),
     ("users", 1.5, "SeedConfig.users must be an integer from 1 to 1000, got 1.5"),
-    ("days", REQUIRED_DAYS - 1, f"SeedConfig.days must be an integer from {REQUIRED_DAYS} to 3650, got {REQUIRED_DAYS - 1}"),
+    ("days", REQUIRED_DAYS - 1,
+     f"SeedConfig.days must be an integer from {REQUIRED_DAYS} to 3650, got {REQUIRED_DAYS - 1}"),
     ("days", 99_999_999, f"SeedConfig.days must be an integer from {REQUIRED_DAYS} to 3650, got 99999999"),
     ("events_per_day", 10**20, f"SeedConfig.events_per_day must be an integer from 8 to 1000, got {10**20}"),
     ("seed", -1, "SeedConfig.seed must be a non-negative integer, got -1"),

@@ -33,7 +33,8 @@ def test_a_valid_study_fills_every_column(tmp_path):
     [row] = summary_rows(tmp_path)
     assert dict(zip(HEADERS, row)) == {
         "protocol": f"{PROTOCOL} Reward probability", "design": "ABAB", "metric": "engagement_score",
-        "planted": "-", "estimated": "B-A +9.8", "ITS effect (95% HDI)": "+10.1 (-1.7 to +25.2)", "randomization p": "*0.00282 (greater)",
+        "planted": "-", "estimated": "B-A +9.8", "ITS effect (95% HDI)": "+10.1 (-1.7 to +25.2)",
+        "randomization p": "*0.00282 (greater)",
         "WWC": "meets", "change points": "0 found, 0/3 planned matched (P by chance 1)",
         "sequential": "retro n=40/40 z=+2.77 crossed@3"}
 
