@@ -115,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = api_actions.add_parser("serve", help="serve the research API (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=_bounded((1, 65535)), default=8000, help="port (default 8000)")
+    serve.add_argument("--processes", type=_bounded((1, 16)), default=1,
+                       help="server processes, each with its own worker pool, caches and memory (default 1)")
     api_actions.add_parser("openapi", help="print the OpenAPI schema (JSON) to stdout")
     token = api_actions.add_parser("token", help="print a bearer token for a user (signed with the API's secret)")
     token.add_argument("user_id", help="the app's user id the token acts as")
@@ -127,6 +129,17 @@ def _parser() -> argparse.ArgumentParser:
                                                  "nothing").add_argument("file", help="the protocol file (YAML)")
     protocol_actions.add_parser("new", help="check the file, then insert the protocol and its phases; prints its "
                                             "id and seed").add_argument("file", help="the protocol file (YAML)")
+
+    context = commands.add_parser("context", help="import a user's wearable data into context_metadata")
+    context_actions = context.add_subparsers(dest="action", required=True, metavar="ACTION")
+    apple = context_actions.add_parser(
+        "import-apple-health", help="check an Apple Health export (export.zip or export.xml) and upsert its days as "
+                                    "americano_writer; a file with an impossible value is refused whole")
+    apple.add_argument("file", help="Apple's export.zip, or the export.xml inside it")
+    apple.add_argument("--user", required=True, help="the app's user id the export belongs to")
+    apple.add_argument("--timezone", default=None,
+                       help="IANA zone of the user's calendar days, e.g. Europe/Berlin (default: each record's own "
+                            "UTC offset, the time the device showed)")
 
     commands.add_parser("env", help="print the resolved settings as shell exports, for "
                                     "`eval \"$(americano env)\"` before dagster, dbt or mlflow commands")
@@ -143,11 +156,15 @@ def _run(args: argparse.Namespace) -> bool:
         from americano_pipeline.commands.protocol import protocol
 
         return protocol(args.action, args.file)
+    if args.command == "context":
+        from americano_pipeline.commands.context import import_apple_health
+
+        return import_apple_health(args.file, user_id=args.user, timezone=args.timezone)
     if args.command == "api":
         from americano_pipeline.commands import api
 
         if args.action == "serve":
-            api.serve(args.host, args.port)
+            api.serve(args.host, args.port, args.processes)
         elif args.action == "openapi":
             api.openapi()
         else:

@@ -18,10 +18,16 @@ from collections.abc import Callable
 
 import dagster as dg
 
+from americano_pipeline import settings
 from americano_pipeline.resources.postgres import PostgresResource
 from americano_pipeline.source.schema import CUID_PATTERN
 
 protocols = dg.DynamicPartitionsDefinition(name="protocols")
+# The wearable sync: one partition per calendar day in AMERICANO_TIMEZONE (the key is the date a vendor files a day
+# and its night under), the last one yesterday. From 2025-01-01, before the study's first day, so a backfill can
+# import an authorized user's history from the start; a day before anyone wore a device is only an empty run.
+wearable_day_partition = dg.DailyPartitionsDefinition(start_date="2025-01-01", timezone=settings.timezone_name())
+
 _log = logging.getLogger(__name__)
 
 

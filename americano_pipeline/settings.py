@@ -76,6 +76,27 @@ def ground_truth_path() -> Path:
     return demo_dir() / "ground_truth.json"
 
 
+def wearables_sync_enabled(environ=None) -> bool:
+    """ENABLE_WEARABLES_SYNC: "true" or "1" (any case, surrounding blanks ignored) lets the pipeline call the Oura and
+    WHOOP APIs; anything else, or unset, keeps it off, so no deployment syncs health data by accident. Read here, not
+    in ``context``, so the schedule can ask without importing the vendors' clients."""
+    value = (os.environ if environ is None else environ).get("ENABLE_WEARABLES_SYNC", "")
+    return value.strip().lower() in ("true", "1")
+
+
+def wearables_dir() -> Path:
+    """The Oura and WHOOP sync's files: the landing file of each day, ``days/<YYYY-MM-DD>.parquet``, which
+    ``context/wearable_days`` writes and its check and ``context/imported_context`` read."""
+    return data_dir() / "wearables"
+
+
+def wearable_tokens_dir() -> Path:
+    """The users' encrypted OAuth tokens (``context.oauth.TokenStore``, one file per user and vendor, and its key):
+    AMERICANO_WEARABLE_TOKENS_DIR, default <wearables dir>/tokens. Point it elsewhere to keep the tokens out of the
+    data directory's backups."""
+    return Path(os.environ.get("AMERICANO_WEARABLE_TOKENS_DIR") or wearables_dir() / "tokens").resolve()
+
+
 def restored_dir() -> Path:
     """Default parent of ``americano restore`` targets."""
     return data_dir() / "restored"

@@ -35,6 +35,7 @@ _COUNTERFACTUAL_COLOUR = "#1B7F79"
 _CHANGE_COLOUR = "#C44E52"
 _PLANNED_COLOUR = "#8172B2"
 _MEAN_COLOUR = "#55A868"
+_RESIDUAL_COLOUR = "#666666"
 
 
 # --- shared helpers ----------------------------------------------------------------------------------------------
@@ -190,8 +191,9 @@ def _its_phases(observed: pd.Series, changes: list[dict], conditions) -> list[di
 
 
 def _draw_its(observed: pd.Series, changes: list[dict], effect: dict, title: str, conditions=None):
-    """Three panels on one date axis, as CausalPy's ITS plot: (a) observed, each change's counterfactual and its
-    95% band, (b) the pointwise effect, (c) the cumulative effect of each change's treatment phase."""
+    """Three panels on one date axis, as CausalPy's ITS plot: (a) observed, each change's model fit over its pre
+    period and its counterfactual after, with their 95% bands, (b) the pointwise residual (pre) and effect (post),
+    (c) the cumulative effect of each change's treatment phase."""
     figure = _figure(height=7.6)
     fit_ax, point_ax, total_ax = figure.subplots(3, 1, sharex=True, height_ratios=[1.6, 1, 1])
     phases = _its_phases(observed, changes, conditions)
@@ -199,21 +201,14 @@ def _draw_its(observed: pd.Series, changes: list[dict], effect: dict, title: str
         shade_phases(ax, phases, labels=ax is fit_ax)
     fit_ax.plot(observed.index, observed.to_numpy(dtype=float), color="black", marker="o", markersize=2.5,
                 linewidth=0.9, label="observed", zorder=4)
-    fitted = []  # (first, last) of each change's pre period, half a day outside its days
     for number, change in enumerate(changes):
         first = number == 0
-        counterfactual = change["counterfactual"]
-        dates = pd.to_datetime(counterfactual["dates"])
-        predicted, lower, upper, seen = (np.asarray(counterfactual[key], dtype=float)
-                                         for key in ("predicted", "lower95", "upper95", "observed"))
+        _draw_pre_fit(fit_ax, point_ax, change["preFit"], first)
+        dates, predicted, lower, upper, seen = _its_path(change["counterfactual"], "predicted")
         fit_ax.fill_between(dates, lower, upper, color=_COUNTERFACTUAL_COLOUR, alpha=0.22, linewidth=0,
                             label="counterfactual 95% HDI" if first else None)
         fit_ax.plot(dates, predicted, color=_COUNTERFACTUAL_COLOUR, linestyle="--", linewidth=1.6,
                     label="counterfactual: pre-period model projected" if first else None)
-        # the pre period the counterfactual was fitted on: the preDays days before the intervention
-        intervention = pd.Timestamp(change["intervention"])
-        fitted_from = intervention - pd.Timedelta(days=int(change.get("preDays") or 0))
-        fitted.append((fitted_from - HALF_DAY, intervention - HALF_DAY))
         pointwise = seen - predicted
         point_ax.fill_between(dates, seen - upper, seen - lower, color=_COUNTERFACTUAL_COLOUR, alpha=0.22,
                               linewidth=0, label="effect 95% HDI (per day)" if first else None)
@@ -231,20 +226,21 @@ def _draw_its(observed: pd.Series, changes: list[dict], effect: dict, title: str
             total_ax.errorbar([dates[treated][-1]], [mean], yerr=[[mean - low], [high - mean]], fmt="D",
                               color=_CHANGE_COLOUR, markersize=4, capsize=3, linewidth=1.3,
                               label="phase total, 95% HDI" if first else None)
+    _span(fit_ax, [observed.to_numpy(dtype=float)]
+          + [np.asarray(change["preFit"]["fitted"], dtype=float) for change in changes]
+          + [np.asarray(change["counterfactual"][key], dtype=float) for change in changes
+             for key in ("lower95", "upper95")])
+    _span(point_ax, [np.asarray(path["observed"], dtype=float) - np.asarray(path[key], dtype=float)
+                     for change in changes for path, key in ((change["preFit"], "fitted"),
+                                                             (change["counterfactual"], "lower95"),
+                                                             (change["counterfactual"], "upper95"))])
     _headroom(fit_ax, 0.14)
-    bottom, top = fit_ax.get_ylim()
-    span = top - bottom
-    if fitted:  # a strip under the data: a bracket under each pre period a counterfactual was fitted on
-        bottom -= 0.1 * span
-        fit_ax.set_ylim(bottom, top)
-        y, tick = bottom + 0.03 * span, 0.035 * span
-        for number, (left, right) in enumerate(fitted):
-            fit_ax.plot([left, left, right, right], [y + tick, y, y, y + tick], color="#333333", linewidth=1.3,
-                        label="pre period the model was fitted on" if not number else None)
     for ax in (point_ax, total_ax):
         ax.axhline(0, color="#333333", linewidth=0.8)
-    fit_ax.set_title("(a) observed and counterfactual", loc="left", fontsize=LABEL_SIZE)
-    point_ax.set_title("(b) pointwise effect (observed - counterfactual)", loc="left", fontsize=LABEL_SIZE)
+    fit_ax.set_title("(a) observed, model fit before each intervention and counterfactual after", loc="left",
+                     fontsize=LABEL_SIZE)
+    point_ax.set_title("(b) observed - model per day: residual before each intervention, effect after", loc="left",
+                       fontsize=LABEL_SIZE)
     pooled = effect.get("cumulative")
     pooled_hdi = effect.get("cumulativeHdi95")
     pooled_text = (f"; pooled total {pooled:+.3g} (95% HDI {pooled_hdi[0]:.3g} to {pooled_hdi[1]:.3g})"
@@ -252,7 +248,7 @@ def _draw_its(observed: pd.Series, changes: list[dict], effect: dict, title: str
     total_ax.set_title(f"(c) cumulative effect over each treatment phase{pooled_text}", loc="left",
                        fontsize=LABEL_SIZE)
     _dated(fit_ax, str(observed.name))
-    _dated(point_ax, "effect per day")
+    _dated(point_ax, "observed - model\nper day")
     _dated(total_ax, "cumulative effect\n(bar: HDI of total)")
     for ax in (fit_ax, point_ax):
         ax.set_xlabel("")
@@ -263,18 +259,53 @@ def _draw_its(observed: pd.Series, changes: list[dict], effect: dict, title: str
     return figure
 
 
+def _span(ax, values: list[np.ndarray]) -> None:
+    """The y axis over ``values`` (and 5% more each way), not over every band drawn: the pre-period fit's band is
+    left out, because on the first day of a short baseline (predicted without a previous day, with phi barely
+    identified) it can be many times wider than everything else, and would flatten the series to a line."""
+    finite = np.concatenate(values)
+    finite = finite[np.isfinite(finite)]
+    if finite.size:
+        low, high = float(finite.min()), float(finite.max())
+        margin = 0.05 * (high - low or 1.0)
+        ax.set_ylim(low - margin, high + margin)
+
+
+def _its_path(path: dict, name: str) -> tuple:
+    """Dates, the model's values (``name``), the band's bounds and the observations of a result's ``counterfactual``
+    or ``preFit``."""
+    return (pd.to_datetime(path["dates"]),
+            *(np.asarray(path[key], dtype=float) for key in (name, "lower95", "upper95", "observed")))
+
+
+def _draw_pre_fit(fit_ax, point_ax, pre_fit: dict, first: bool) -> None:
+    """A change's fit over its pre period: the fitted values and their 95% band on the series (solid, in the
+    counterfactual's colour: one model, fitted then projected), the residuals and their band on the pointwise
+    panel (grey: they measure the fit, not an effect)."""
+    dates, fitted, lower, upper, seen = _its_path(pre_fit, "fitted")
+    fit_ax.fill_between(dates, lower, upper, color=_COUNTERFACTUAL_COLOUR, alpha=0.12, linewidth=0,
+                        label="model fit 95% HDI (pre)" if first else None)
+    fit_ax.plot(dates, fitted, color=_COUNTERFACTUAL_COLOUR, linewidth=1.4,
+                label="model fit (pre)" if first else None)
+    point_ax.fill_between(dates, seen - upper, seen - lower, color=_RESIDUAL_COLOUR, alpha=0.18, linewidth=0)
+    point_ax.plot(dates, seen - fitted, color=_RESIDUAL_COLOUR, linewidth=1.0, marker="o", markersize=1.5,
+                  label="residual: observed - model fit (pre), 95% HDI" if first else None)
+
+
 def its_figure(path: Path, observed: pd.Series, changes: list[dict], effect: dict, title: str,
                conditions=None) -> Path:
     """CausalPy's three ITS panels over every analysed change (all B phases of an ABAB): (a) the observed series,
-    each change's counterfactual (posterior mean) with its 95% HDI over its treatment and withdrawal days, and a
-    bracket under each pre period the counterfactual was fitted on; (b) the pointwise effect, observed minus
-    counterfactual, with its 95% HDI; (c) the running sum of the pointwise effect over each treatment phase and that
-    phase's total with its posterior 95% HDI. The phases (A1, B1, A2, B2, W) are shaded and labelled, from
-    ``conditions`` (each day's condition, aligned with ``observed``) or, without them, from the changes.
+    each change's model fit over its pre period (``preFit``: fitted values, solid, and their 95% HDI) and its
+    counterfactual (posterior mean, dashed) with its 95% HDI over its treatment and withdrawal days; (b) the
+    pointwise residual over each pre period and effect after it, observed minus fit or counterfactual, with their
+    95% HDIs; (c) the running sum of the pointwise effect over each treatment phase and that phase's total with
+    its posterior 95% HDI. The phases (A1, B1, A2, B2, W) are shaded and labelled, from ``conditions`` (each day's
+    condition, aligned with ``observed``) or, without them, from the changes.
 
-    What the result does not hold, so the figure does not draw: the model's fitted values over the pre period
-    (the statistics core publishes the counterfactual from the intervention on only) and a band for the running
-    cumulative effect on each day (only the posterior of each phase's total is published)."""
+    The y axes of (a) and (b) span the observations, the model's values and the counterfactual's band; the fit's
+    band may run off them on the first day of a short baseline (``_span``). What the result does not hold, so the
+    figure does not draw: a band for the running cumulative effect on each day (only the posterior of each phase's
+    total is published)."""
     return _save(_draw_its(observed, changes, effect, title, conditions), path)
 
 

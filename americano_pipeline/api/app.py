@@ -64,17 +64,19 @@ def _same_user(user: str, body_user: str) -> None:
 
 
 def _recorder(config: ApiConfig, pool: BoundedPool) -> recording.Recorder:
-    """The recorder of on-demand computations into the configured (else the pipeline's) MLflow store and writer."""
+    """The recorder of on-demand computations into the configured (else the pipeline's) MLflow store and writer,
+    through the data dir's journal (``journal.journal_path``)."""
     from functools import partial
 
     from americano_pipeline import settings
+    from americano_pipeline.api.journal import Journal, journal_path
     from americano_pipeline.lineage.tracking import Tracker
     from americano_pipeline.source.connection import WRITER_ROLE, connect
     from americano_pipeline.source.database import writer_url
 
     tracker = Tracker(config.tracking_uri or settings.mlflow_tracking_uri(), settings.mlflow_artifact_dir())
     return recording.Recorder(tracker, partial(connect, config.writer_url or writer_url(), role=WRITER_ROLE),
-                              idle=lambda: pool.idle)
+                              idle=lambda: pool.idle, journal=Journal(journal_path()))
 
 
 async def _close_idle(warehouse: Warehouse) -> None:

@@ -11,35 +11,45 @@ read no data), ``git.commit``/``git.dirty`` (``lineage.code_state``, read once p
 endpoints analyse a user's series without a protocol, and ``analysis_runs."protocolId"`` is NOT NULL, so they are
 recorded in MLflow only.
 
-Why after the answer and on one thread of its own: an MLflow run costs about 12 ms of CPU on the SQLite store,
-more than a whole fast request. The route only queues a small ``Computation`` (microseconds); the recorder thread
-writes it while the worker pool is idle (waiting at most ``MAX_DEFER_SECONDS`` for that), so recording never
-takes the cores from a waiting request. Nothing is lost silently: a full backlog (``BACKLOG``), a failed write and
-computations still queued at shutdown (after ``DRAIN_SECONDS``) are logged as errors naming them.
+Why after the answer, through a journal, on one thread of its own: an MLflow run costs about 12 ms of CPU on the
+SQLite store, more than a whole fast request. The route only appends a small ``Computation`` to the durable
+journal (``journal``, about 0.1 ms); the recorder thread records the journal's entries in order while the worker
+pool is idle (waiting at most ``MAX_DEFER_SECONDS`` for that), so recording never takes the cores from a
+waiting request, and deletes each once recorded. What is not recorded when the API stops (after
+``DRAIN_SECONDS``) stays in the journal, and the next start on the same data dir records it. Replaying an entry
+whose recording may have started creates nothing twice: the MLflow run is looked up by its
+``api.computation_id`` tag and the ``analysis_runs`` row by its id. A failed recording is logged naming the
+computation and retried later (``RETRY_SECONDS`` doubling up to ``RETRY_MAX_SECONDS``); a computation the journal
+refuses (disk full, unwritable file) is logged as not recorded, and the request is still answered.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
-import queue
+import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
+from americano_pipeline.api.journal import JOURNAL_ERRORS, Entry, Journal
 from americano_pipeline.lineage.analysis_runs import AnalysisRunRow, insert_analysis_run, new_cuid
 from americano_pipeline.lineage.code_state import GitState, git_state
 from americano_pipeline.lineage.tracking import Tracker
 
 EXPERIMENT_PREFIX = "research-api/"
 ANALYSIS_TYPES = {"abab-randomization-test": "randomization_result"}  # the published asset it is exploratory for
-BACKLOG = 10_000
-MAX_DEFER_SECONDS = 5.0
+MAX_DEFER_SECONDS = 60.0  # a recording forced while requests wait stalls its process's requests (issue #15: p99 300 ms
+# at 5 s); under sustained load no deferral keeps up anyway, so this only bounds how long the oldest waits
 DRAIN_SECONDS = 10.0
+RETRY_SECONDS = 5.0
+RETRY_MAX_SECONDS = 300.0
+JOURNAL_RETRY_SECONDS = 30.0  # after the journal itself could not be read
 _POLL = 0.01
-_STOP = object()
+_POLL_EMPTY = 1.0  # how often an empty journal is looked at again (other processes append to it too)
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +73,27 @@ class Computation:
     summary: str
     started_at: datetime
     completed_at: datetime
+    cached: bool = False  # answered from the research cache (an identical earlier computation on the same data)
 
     @property
     def run_name(self) -> str:
         subject = self.protocol_id or self.parameters.get("metric") or self.method
         return f"EXPLORATORY {self.endpoint} {self.user_id} {subject}"
+
+    @property
+    def name(self) -> str:
+        """How log lines name it."""
+        return f"computation {self.id} ({self.endpoint} of {self.user_id})"
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "started_at": self.started_at.isoformat(),
+                           "completed_at": self.completed_at.isoformat()})
+
+    @classmethod
+    def from_json(cls, text: str) -> Computation:
+        fields = json.loads(text)
+        return cls(**{**fields, "started_at": datetime.fromisoformat(fields["started_at"]),
+                      "completed_at": datetime.fromisoformat(fields["completed_at"])})
 
 
 def numbers(answer: dict, prefix: str = "") -> dict[str, float]:
@@ -89,70 +115,151 @@ def computation(endpoint: str, user_id: str, answer: dict, started_at: datetime)
         id=new_cuid(), endpoint=endpoint, user_id=user_id, method=provenance["method"],
         parameters=provenance["parameters"], data_version=provenance.get("dataVersionHash"),
         protocol_id=answer.get("protocolId"), metrics=numbers(answer), summary=str(answer.get("interpretation", "")),
-        started_at=started_at, completed_at=now())
+        started_at=started_at, completed_at=now(), cached=bool(provenance.get("cached")))
 
 
 class Recorder:
-    """A backlog of computations and the thread that records them (module doc)."""
+    """The journal of computations and the thread that records them (module doc)."""
 
-    def __init__(self, tracker: Tracker, writer: Callable, idle: Callable[[], bool]):
-        self._tracker, self._writer, self._idle = tracker, writer, idle
-        self._backlog: queue.Queue = queue.Queue(maxsize=BACKLOG)
+    def __init__(self, tracker: Tracker, writer: Callable, idle: Callable[[], bool], journal: Journal):
+        self._tracker, self._writer, self._idle, self._journal = tracker, writer, idle, journal
+        self._wake = threading.Event()
         self._closing = threading.Event()
+        self._drain_until = math.inf
         self._thread = threading.Thread(target=self._drain, name="americano-api-recorder", daemon=True)
 
     def start(self) -> None:
+        """Free what a process that is gone held, say what an earlier process left, and start recording."""
+        try:
+            freed, waiting = self._journal.release_orphans(), self._journal.pending()
+        except JOURNAL_ERRORS:
+            log.exception("journal %s cannot be read: computations are not recorded until it can", self._journal.path)
+        else:
+            if waiting:
+                log.info("%d computations wait in journal %s to be recorded (%d held by a process that is gone)",
+                         waiting, self._journal.path, freed)
         self._thread.start()
 
     def submit(self, done: Computation) -> None:
-        """Queue ``done`` for recording; a full backlog logs it as not recorded."""
+        """Journal ``done`` for recording; a journal that refuses it (disk full, unwritable) is logged."""
         try:
-            self._backlog.put_nowait(done)
-        except queue.Full:
-            log.error("computation %s (%s of %s) not recorded: %d computations already wait to be recorded",
-                      done.id, done.endpoint, done.user_id, BACKLOG)
+            self._journal.append(done.id, done.to_json())
+        except JOURNAL_ERRORS as exc:
+            log.error("%s not recorded: journal %s refused it (%s: %s)", done.name, self._journal.path,
+                      type(exc).__name__, exc)
+            return
+        self._wake.set()
 
     def close(self) -> None:
-        """Record what is queued (for up to ``DRAIN_SECONDS``), then stop; log what is left."""
+        """Record what is journalled for up to ``DRAIN_SECONDS``, then stop; say what is left for the next start."""
+        self._drain_until = time.monotonic() + DRAIN_SECONDS
         self._closing.set()
-        self._backlog.put(_STOP)
-        self._thread.join(DRAIN_SECONDS)
-        left = self._backlog.qsize() - (1 if self._thread.is_alive() else 0)
-        if left > 0:
-            log.error("%d computations not recorded: the API stopped before it could record them", left)
+        self._wake.set()
+        self._thread.join(DRAIN_SECONDS + 1.0)
+        try:
+            left = self._journal.pending()
+        except JOURNAL_ERRORS:
+            log.exception("journal %s cannot be read: unknown how many computations are left", self._journal.path)
+            left = 0
+        if left:
+            log.warning("%d computations not recorded yet remain in journal %s: the next start of the API records "
+                        "them", left, self._journal.path)
+        if self._thread.is_alive():
+            log.warning("the recorder is still recording one computation after %.0f s; should the API stop first, "
+                        "the next start replays it", DRAIN_SECONDS)
+        else:
+            self._journal.close()
 
     def _drain(self) -> None:
-        while (done := self._backlog.get()) is not _STOP:
-            self._wait_for_idle()
+        while not self._drained():
             try:
-                self.record(done)
-            except Exception:  # noqa: BLE001 - logged with its traceback; the next computation is recorded
-                log.exception("computation %s (%s of %s) not recorded", done.id, done.endpoint, done.user_id)
+                entry = self._journal.claim()
+            except JOURNAL_ERRORS:
+                log.exception("journal %s cannot be read; trying again in %.0f s", self._journal.path,
+                              JOURNAL_RETRY_SECONDS)
+                if self._closing.wait(JOURNAL_RETRY_SECONDS):
+                    return
+                continue
+            if entry is not None:
+                self._wait_for_idle()
+                if self._drained():
+                    self._settle(self._journal.release, entry)
+                    return
+                self._record_entry(entry)
+            elif self._closing.is_set():
+                return
+            else:
+                self._wake.wait(_POLL_EMPTY)
+                self._wake.clear()
+
+    def _drained(self) -> bool:
+        """Closing, and the time to record what is left is over."""
+        return self._closing.is_set() and time.monotonic() >= self._drain_until
 
     def _wait_for_idle(self) -> None:
         deadline = time.monotonic() + MAX_DEFER_SECONDS
         while not (self._closing.is_set() or self._idle()) and time.monotonic() < deadline:
             time.sleep(_POLL)
 
+    def _record_entry(self, entry: Entry) -> None:
+        """Record ``entry`` and forget it, or hand it back for a later attempt; every failure logged."""
+        name = f"computation {entry.id}"
+        try:
+            done = Computation.from_json(entry.payload)
+            name = done.name
+            self.record(done, replay=entry.attempts > 0)
+        except Exception:  # noqa: BLE001 - logged with its traceback; retried later, the next one is recorded now
+            delay = min(RETRY_MAX_SECONDS, RETRY_SECONDS * 2 ** entry.attempts)
+            log.exception("%s not recorded (attempt %d); trying again in %.0f s", name, entry.attempts + 1, delay)
+            self._settle(self._journal.retry, entry, delay)
+            return
+        self._settle(self._journal.done, entry)
+
+    def _settle(self, update: Callable, entry: Entry, *args) -> None:
+        """``update(entry, *args)`` in the journal; a failure is logged (the entry is replayed, nothing twice)."""
+        try:
+            update(entry, *args)
+        except JOURNAL_ERRORS:
+            log.exception("journal %s: computation %s cannot be marked; it is replayed later, nothing twice",
+                          self._journal.path, entry.id)
+
     @functools.cached_property
     def _git(self) -> GitState:
         return git_state()
 
-    def record(self, done: Computation) -> str:
-        """The MLflow run of ``done`` and, for a protocol, its ``analysis_runs`` row; returns the run id."""
+    def record(self, done: Computation, *, replay: bool = False) -> str:
+        """The MLflow run of ``done`` and, for a protocol, its ``analysis_runs`` row; returns the run id.
+        ``replay``: its recording may have started before, so what already exists is kept, not made twice."""
+        run_id = (self._existing_run(done) if replay else None) or self._new_run(done)
+        if done.protocol_id:
+            with self._writer() as conn:
+                if not (replay and _has_row(conn, done.id)):
+                    insert_analysis_run(conn, self._row(done, run_id))
+        return run_id
+
+    def _new_run(self, done: Computation) -> str:
         tags = {"api.user": done.user_id, "api.endpoint": done.endpoint, "api.computation_id": done.id,
                 "git.commit": self._git.commit, "git.dirty": str(self._git.dirty).lower(),
-                "analysis.exploratory": "true", "analysis.role": "exploratory", "analysis.method": done.method}
+                "analysis.exploratory": "true", "analysis.role": "exploratory", "analysis.method": done.method,
+                "api.cached": str(done.cached).lower()}
         if done.data_version:
             tags["dvc.raw_current"] = done.data_version
         if done.protocol_id:
             tags["protocol.id"] = done.protocol_id
-        run_id = self._tracker.log_run(EXPERIMENT_PREFIX + done.endpoint, done.run_name, params=done.parameters,
-                                       metrics=done.metrics, tags=tags)
-        if done.protocol_id:
-            with self._writer() as conn:
-                insert_analysis_run(conn, self._row(done, run_id))
-        return run_id
+        return self._tracker.log_run(EXPERIMENT_PREFIX + done.endpoint, done.run_name, params=done.parameters,
+                                     metrics=done.metrics, tags=tags)
+
+    def _existing_run(self, done: Computation) -> str | None:
+        """The run an earlier attempt created for ``done``, finished now if that attempt stopped halfway."""
+        experiment = self._tracker.experiment_id(EXPERIMENT_PREFIX + done.endpoint)
+        runs = self._tracker.client.search_runs([experiment], f"tags.`api.computation_id` = '{done.id}'")
+        if not runs:
+            return None
+        finished = [run for run in runs if run.info.status == "FINISHED"]
+        if finished:
+            return finished[0].info.run_id
+        self._tracker.complete_run(runs[0].info.run_id, params=done.parameters, metrics=done.metrics)
+        return runs[0].info.run_id
 
     def _row(self, done: Computation, run_id: str) -> AnalysisRunRow:
         return AnalysisRunRow(
@@ -160,6 +267,11 @@ class Recorder:
             analysis_type=ANALYSIS_TYPES.get(done.endpoint, done.endpoint), code_commit=self._git.commit,
             data_version=done.data_version, mlflow_run_id=run_id, artifact_paths=[],
             input_params={**done.parameters, "exploratory": True, "role": "exploratory", "source": "research-api",
-                          "endpoint": done.endpoint, "userId": done.user_id, "codeDirty": self._git.dirty},
+                          "endpoint": done.endpoint, "userId": done.user_id, "codeDirty": self._git.dirty,
+                          "cached": done.cached},
             results_summary={"summary": done.summary, "role": "exploratory", "metrics": done.metrics},
             started_at=done.started_at, completed_at=done.completed_at)
+
+
+def _has_row(conn, computation_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM analysis_runs WHERE id = %s", (computation_id,)).fetchone() is not None

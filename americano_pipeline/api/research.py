@@ -8,12 +8,33 @@ exploratory (the pipeline's runs are the confirmatory/supportive ones) and says 
 marts it read. A ``ValueError`` of the core (too short a baseline, a missing day ...) becomes ``InvalidInput``.
 Sequential boundaries depend on their four arguments only, so they are computed once per distinct request
 (``SEQUENTIAL_CACHE`` of them): a fresh computation takes about 14 ms, more than the rest of a request.
+
+Results of the Bayesian ITS and the change points are remembered too (issue #15): a fit takes 0.3-0.7 s of two
+cores, and a dashboard reload asks the same question again. The answer is a function of the caller, the request
+(every field of it), the seed and what the marts hold, so those are the key (``_key``): the caller's id, so an
+answer is never served to another user; the request and seed as the provenance's parameters; and the release of
+the marts (``Warehouse.marts(...).release()``), its data version and the build that made the marts from it, so a
+new data version (or a rebuild of the marts from the same one) computes afresh, as does another warehouse file.
+Identical requests in flight at the same time share one computation: the first computes, the others wait for it
+in their workers (``_Answers.answer``; a waiting request holds its worker, which it would otherwise have spent
+computing the same answer); an error is shared with them, never remembered. At most ``ANSWER_CACHE`` characters
+of answers (as JSON) are kept, least recently used out first: about 500 ITS answers on two-month windows (7.5 kB
+each), fewer on longer ones; an answer that alone exceeds it is never kept. They are kept as JSON text, so every
+caller gets its own copy and none can change what the next one is served. An answer that was not computed for the
+request (remembered, or shared with one in flight) carries the provenance of the computation that made it plus
+``"cached": true``, so the recorder can tell it from a fresh computation. The randomization test is not
+remembered: it computes in about 20 ms and its answer holds the whole permutation distribution (up to 100,000
+values).
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import timedelta
 from typing import TypeVar
 
@@ -23,6 +44,7 @@ from americano_pipeline.api.warehouse import UserMarts, Warehouse, catalogue_met
 
 SEED = 0
 SEQUENTIAL_CACHE = 1024
+ANSWER_CACHE = 4_000_000  # characters of JSON
 T = TypeVar("T")
 
 
@@ -48,10 +70,11 @@ def bayesian_its(warehouse: Warehouse, user_id: str, request: models.BayesianITS
     with warehouse.marts(user_id) as marts:
         series = marts.user_metric(metric, start, end)
         provenance = _provenance(marts, "bayesian_its", {**request.model_dump(mode="json"), "seed": SEED})
-    result = _core(fit, series, request.interventionDate.isoformat(), pre_period_days=request.prePeriodDays,
-                   post_period_days=request.postPeriodDays, prior_effect_mean=prior and prior.effectMean,
-                   prior_effect_sd=prior and prior.effectSd, seed=SEED)
-    return {**result.to_dict(), "provenance": provenance}
+        key = _key(warehouse, marts, provenance)
+    return _ANSWERS.answer(key, provenance, lambda: _core(
+        fit, series, request.interventionDate.isoformat(), pre_period_days=request.prePeriodDays,
+        post_period_days=request.postPeriodDays, prior_effect_mean=prior and prior.effectMean,
+        prior_effect_sd=prior and prior.effectSd, seed=SEED).to_dict())
 
 
 def randomization_test(warehouse: Warehouse, user_id: str, request: models.RandomizationRequest) -> dict:
@@ -81,8 +104,10 @@ def change_points(warehouse: Warehouse, user_id: str, request: models.ChangePoin
     with warehouse.marts(user_id) as marts:
         series = marts.user_metric(metric, request.startDate, request.endDate)
         provenance = _provenance(marts, "detect_change_points", {**request.model_dump(mode="json"), "seed": SEED})
-    found = _core(detect_change_points, series, min_segment_length=request.minSegmentLength, seed=SEED)
-    return {**found.to_dict(), "minSegmentLength": request.minSegmentLength, "provenance": provenance}
+        key = _key(warehouse, marts, provenance)
+    return _ANSWERS.answer(key, provenance, lambda: {
+        **_core(detect_change_points, series, min_segment_length=request.minSegmentLength, seed=SEED).to_dict(),
+        "minSegmentLength": request.minSegmentLength})
 
 
 def sequential_boundaries(request: models.SequentialRequest) -> dict:
@@ -98,3 +123,61 @@ def _boundaries(alpha: float, spending_function: str, max_n: int, n_interim_anal
 
     return _core(boundaries, alpha=alpha, spending_function=spending_function, max_n=max_n,
                  n_interim_analyses=n_interim_analyses)
+
+
+def _key(warehouse: Warehouse, marts: UserMarts, provenance: dict) -> tuple:
+    """What an answer depends on (module doc): warehouse file, release of its marts, caller, method, parameters."""
+    release = marts.release()
+    return (str(warehouse.path), release.data_version, release.invocation_id, marts.user_id, provenance["method"],
+            json.dumps(provenance["parameters"], sort_keys=True))
+
+
+class _Answers:
+    """Answers remembered by key, at most ``limit`` characters of them as JSON, and the computations in flight
+    (module doc)."""
+
+    def __init__(self, limit: int):
+        self.limit, self.size = limit, 0
+        self._kept: OrderedDict[tuple, str] = OrderedDict()
+        self._running: dict[tuple, Future] = {}
+        self._lock = threading.Lock()
+
+    def answer(self, key: tuple, provenance: dict, compute: Callable[[], dict]) -> dict:
+        """``compute()`` with ``provenance`` as the answer for ``key``: computed here, or the remembered answer or
+        the one in flight for the same key, marked ``cached``."""
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is not None:
+                self._kept.move_to_end(key)
+            running = self._running.get(key)
+            leader = kept is None and running is None
+            if leader:
+                running = self._running[key] = Future()
+        if not leader:
+            answer = json.loads(kept if kept is not None else running.result())
+            return {**answer, "provenance": {**answer["provenance"], "cached": True}}
+        try:
+            answer = {**compute(), "provenance": provenance}
+            text = json.dumps(answer)
+        except BaseException as exc:
+            with self._lock:
+                del self._running[key]
+            running.set_exception(exc)
+            raise
+        with self._lock:
+            del self._running[key]
+            self._keep(key, text)
+        running.set_result(text)
+        return answer
+
+    def _keep(self, key: tuple, text: str) -> None:
+        """Remember ``text`` under ``key``, dropping the least recently used answers beyond the limit (lock held)."""
+        if len(text) > self.limit:
+            return
+        self._kept[key] = text
+        self.size += len(text)
+        while self.size > self.limit:
+            self.size -= len(self._kept.popitem(last=False)[1])
+
+
+_ANSWERS = _Answers(ANSWER_CACHE)

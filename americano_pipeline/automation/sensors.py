@@ -39,6 +39,10 @@ def phase_signatures(rows) -> dict[str, str]:
             for protocol_id, rows_of in phases.items()}
 
 
+# Dagster lists runs and partitions by key, a CUID; the run's tag gives the protocol's name beside it in the UI.
+NAME_TAG = "americano/protocol_name"
+NAMES_SQL = 'SELECT id, "protocolName" FROM experiment_protocols WHERE id = ANY(%s)'
+
 DESIGNS_SQL = """
     SELECT p.id, p."designType"::text, p."minPhaseLength", p."analysisPlan", a."phaseType"::text,
            a."startDate"::date, coalesce(a."endDate", p."endDate")::date, a."interventionParams"
@@ -88,13 +92,14 @@ def new_phase_sensor(context: dg.SensorEvaluationContext, postgres: PostgresReso
         return dg.SkipReason(f"no phase started or ended and no new protocol among {len(current)} protocols")
     known = set(context.instance.get_dynamic_partitions(protocols.name))
     new = [protocol_id for protocol_id in changed if protocol_id not in known]
-    if new:
-        with postgres.reader() as conn:
-            for warning in unreachable_alpha(conn.execute(DESIGNS_SQL, [new]).fetchall()):
-                context.log.warning(warning)
+    with postgres.reader() as conn:
+        names = dict(conn.execute(NAMES_SQL, [changed]).fetchall())
+        for warning in unreachable_alpha(conn.execute(DESIGNS_SQL, [new]).fetchall()) if new else []:
+            context.log.warning(warning)
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=f"{protocol_id}:{current[protocol_id]}", partition_key=protocol_id,
-                                    run_config=ALL_HISTORY_CONFIG) for protocol_id in changed],
+                                    run_config=ALL_HISTORY_CONFIG, tags={NAME_TAG: names.get(protocol_id, "")})
+                      for protocol_id in changed],
         dynamic_partitions_requests=[protocols.build_add_request(new)] if new else [],
         cursor=json.dumps(current, sort_keys=True),
     )

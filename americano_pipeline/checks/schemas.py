@@ -531,6 +531,52 @@ PROTOCOL_RULES = {"analysis_plan_fits_design": _plan_design_reasons}
 ROW_RULE_COLUMNS |= {**dict.fromkeys(DESIGN_RULES, "interventionParams"), "analysis_plan_fits_design": "analysisPlan"}
 
 
+SELF_REPORT_FIELDS = ("mood", "energyLevel", "location")
+
+
+def _self_report_reasons(context: pd.DataFrame) -> pd.Series:
+    """A SELF_REPORT row must carry what the user reported (mood, energy, location): schema.sql's
+    context_metadata_self_report_complete, repeated for app databases that lack it."""
+    missing = pd.concat([context[name].isna().rename(name) for name in SELF_REPORT_FIELDS], axis=1)
+    own = context["source"].astype(object) == "SELF_REPORT"
+    return pd.Series([f"a SELF_REPORT row without {', '.join(missing.columns[row])}" if is_own and row.any() else None
+                      for is_own, row in zip(own, missing.to_numpy())], index=context.index, dtype=object)
+
+
+def _import_reasons(context: pd.DataFrame) -> pd.Series:
+    """An imported row (source not SELF_REPORT) is named by its vendor's id and its user's day, carries no
+    self-reported field, and is the only row of its user, source and day (context_metadata_import_identified and
+    the unique index, repeated)."""
+    source = context["source"].astype(object)
+    imported = source.notna() & (source != "SELF_REPORT")
+    key = context[["userId", "localDate"]].assign(source=source)
+    duplicated = imported & key.duplicated(keep=False) & context["localDate"].notna()
+
+    def reason(i) -> str | None:
+        if not imported[i]:
+            return None
+        problems = [f"no {name}" for name in ("externalId", "localDate") if pd.isna(context.at[i, name])]
+        problems += [f"{name} = {context.at[i, name]!r} on an imported row" for name in SELF_REPORT_FIELDS
+                     if not pd.isna(context.at[i, name])]
+        if duplicated[i]:
+            user, day = context.at[i, "userId"], context.at[i, "localDate"]
+            problems.append(f"another {source[i]} row for user {user} on {day}")
+        return f"{source[i]} row: " + "; ".join(problems) if problems else None
+
+    return pd.Series([reason(i) for i in context.index], index=context.index, dtype=object)
+
+
+# Each context rule: context_metadata rows -> per row what breaks the rule, or None.
+CONTEXT_RULES = {"self_report_complete": _self_report_reasons, "import_identified": _import_reasons}
+ROW_RULE_COLUMNS |= {"self_report_complete": "mood", "import_identified": "externalId"}
+
+
+def context_problems(rule: str, context: pd.DataFrame) -> pd.Series:
+    """Per context_metadata row: 'context <id>: <what breaks rule>', or None where the row keeps ``rule``."""
+    reasons = CONTEXT_RULES[rule](context)
+    return ("context " + context["id"].astype(str) + ": " + reasons.fillna("")).where(reasons.notna(), None)
+
+
 def phase_problems(rule: str, phases: pd.DataFrame, cut: dict[str, pd.DataFrame], now: pd.Timestamp) -> pd.Series:
     """Per phase row: 'protocol <id>: <phase label> <what breaks rule>' ('protocol <id>: phase <id> (<label>)
     <...>' for a design rule), or None where the row keeps ``rule``.
@@ -552,7 +598,8 @@ def protocol_problems(rule: str, protocols: pd.DataFrame) -> pd.Series:
 
 
 # The rules whose failures the report explains in words (table -> rule names), and the explanation.
-EXPLAINED_RULES = {"phase_assignments": set(PHASE_RULES), "experiment_protocols": set(PROTOCOL_RULES)}
+EXPLAINED_RULES = {"phase_assignments": set(PHASE_RULES), "experiment_protocols": set(PROTOCOL_RULES),
+                   "context_metadata": set(CONTEXT_RULES)}
 
 
 def row_problems(table: str, rule: str, frame: pd.DataFrame, cut: dict[str, pd.DataFrame],
@@ -560,6 +607,8 @@ def row_problems(table: str, rule: str, frame: pd.DataFrame, cut: dict[str, pd.D
     """Per row of ``table``: what breaks ``rule`` (one of ``EXPLAINED_RULES[table]``), or None."""
     if table == "phase_assignments":
         return phase_problems(rule, frame, cut, now)
+    if table == "context_metadata":
+        return context_problems(rule, frame)
     return protocol_problems(rule, frame)
 
 
@@ -614,6 +663,9 @@ def schema_for(table: str, cut: dict[str, pd.DataFrame], now: pd.Timestamp | Non
     if table == "phase_assignments":
         checks += [pa.Check(lambda df, rule=rule: phase_problems(rule, df, cut, now).isna(), name=rule)
                    for rule in PHASE_RULES]
+    if table == "context_metadata":
+        checks += [pa.Check(lambda df, rule=rule: context_problems(rule, df).isna(), name=rule)
+                   for rule in CONTEXT_RULES]
     if table == "behavioral_events":
         checks.append(pa.Check(
             lambda df: phase_of_event(df, cut["phase_assignments"], cut["experiment_protocols"]),

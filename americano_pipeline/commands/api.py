@@ -2,6 +2,14 @@
 
 Why the secret is loaded (and created) here and not by the app: the token command and the server must sign and
 check with the same file, and neither prints it.
+
+Why ``--processes`` (several uvicorn workers, each built by ``application`` from the same settings, each with its
+own worker pool, research cache, warehouse connection and recorder; the recorder's journal is shared safely,
+``api.journal``: atomic claims): the computations are Python bound by the GIL, so one process used about 1.2 of 2
+cores under 16 concurrent clients, two use 1.8 and answer about 1.6 times as many requests (issue #15,
+``bench/api.py``). Why one by default still: each process compiles the ITS models on its own first fits, which
+under load took up to 25 s, and beyond the 30 s timeout (504) in one bench run; and each holds its own memory
+(about 0.85 GB under the bench).
 """
 
 from __future__ import annotations
@@ -10,8 +18,8 @@ import json
 
 from americano_pipeline import settings
 
-WORKERS = 2  # CPU-bound fits on the 2-core machines this runs on; more threads only queue behind the GIL
-QUEUE = 32  # requests that may wait for a worker before the API answers 503
+WORKERS = 2  # threads per process: CPU-bound fits on the 2-core machines this runs on; more only queue on the GIL
+QUEUE = 32  # requests that may wait for a worker (per process) before the API answers 503
 
 
 def _config():
@@ -24,16 +32,26 @@ def _config():
                      workers=WORKERS, queue=QUEUE)
 
 
-def serve(host: str, port: int) -> None:
+def application():
+    """The app of one server process, configured from the settings (uvicorn's factory for each worker)."""
+    from americano_pipeline.api.app import create_app
+
+    return create_app(_config())
+
+
+def serve(host: str, port: int, processes: int) -> None:
     import uvicorn
 
-    from americano_pipeline.api.app import create_app
+    from americano_pipeline.api.tokens import load_secret
 
     if not settings.external_database_url():
         from americano_pipeline.source.cluster import LocalCluster
 
         LocalCluster.default().start()
-    uvicorn.run(create_app(_config()), host=host, port=port, access_log=True, log_level="info")
+    # created here, once: a process reading it while another one creates it would read an empty secret
+    load_secret(settings.api_secret_path())
+    uvicorn.run(f"{__name__}:application", factory=True, workers=processes, host=host, port=port, access_log=True,
+                log_level="info")
 
 
 def openapi() -> None:

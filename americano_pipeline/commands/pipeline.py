@@ -1,7 +1,8 @@
 """`americano demo` and `americano protocols`: the asset graph run in-process on the persistent Dagster instance.
 
 Why two runs, as the nightly schedule does them: the snapshot and the warehouse, then one single-run backfill of
-the four analyses over every registered protocol (so the heavy imports happen once).
+the four analyses and the reports over every registered protocol (so the heavy imports happen once); a third,
+of the reports alone, when a failed analysis made Dagster skip them.
 
 Every step that takes seconds prints its start and end with the elapsed time, and each Dagster step its own as it
 runs (``demo.progress``); ``demo`` first does what ``americano prepare`` does.
@@ -66,7 +67,21 @@ def _run_pipeline(progress: Progress) -> bool:
         analysis = _execute(defs.resolve_job_def("analysis"), instance, progress, run_config=QUIET,
                             tags=partition_range_tags(keys))
     console.print_analysis_run(analysis, keys)
+    _reports_after_failure(defs, instance, progress, analysis.run_id)
     return analysis.success
+
+
+def _reports_after_failure(defs, instance, progress: Progress, run_id: str) -> None:
+    """The reports a failed analysis skipped, in a run of their own (as ``report_after_failure_sensor`` does)."""
+    from americano_pipeline.automation.report_sensor import report_rerun
+
+    tags = report_rerun(instance, run_id)
+    if tags is None:
+        return
+    with progress.step("CENT reports of every protocol (the failed analysis skipped them)", name="reports"):
+        reports = _execute(defs.resolve_job_def("report"), instance, progress, run_config=QUIET, tags=tags)
+    if not reports.success:
+        print("americano: error: the CENT reports failed too; see the Dagster run " + reports.run_id, file=sys.stderr)
 
 
 def demo() -> bool:

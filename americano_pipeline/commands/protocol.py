@@ -15,7 +15,9 @@ order (a step runs when the one before it passed; all problems of a step are lis
 3. the protocol and phase rows, as a snapshot cut through the Pandera schemas (``checks.reports.validate_cut``),
    so the design rules of docs/DESIGNS.md apply exactly as they will to the snapshot;
 4. whether the design's reference set can reach alpha (``source.design_registration.registration_alpha_check``):
-   if 1/N > alpha it is refused with the arithmetic and the smallest fix.
+   if 1/N > alpha it is refused with the arithmetic and the smallest fix;
+5. whether its dates overlap another protocol of the same user (``source.registration.overlap_problems``):
+   ``validate`` asks the source database when it can be read, ``new`` in the inserting transaction.
 ``validate`` prints the schedule it would register and writes nothing; ``new`` inserts the protocol and its phases
 in one transaction as the maintenance login (only the owner may INSERT into the study app's tables: the pipeline's
 logins read, or write provenance) and prints the new protocol id and the seed used.
@@ -27,10 +29,10 @@ import io
 import json
 import re
 import secrets
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from americano_pipeline.commands.refusal import refused
 from americano_pipeline.source.registration import MAX_SEED, ProtocolSpec, RegistrationError, parse_protocol
 
 
@@ -206,21 +208,43 @@ def describe(registration: Registration) -> list[str]:
     return lines
 
 
+def _refused(action: str, path: str, problems: list[str]) -> bool:
+    return refused(f"americano protocol {action}: {path}", problems, "nothing registered")
+
+
+def _overlaps(protocol: dict) -> tuple[list[str], str | None]:
+    """``validate``'s look at the user's registered protocols (``overlap_problems``) through the read-only login:
+    (the overlaps, None), or ([], why) when the source database cannot be read; ``new`` checks again under a lock."""
+    import psycopg
+
+    from americano_pipeline.source.cluster import ClusterError
+    from americano_pipeline.source.connection import READER_ROLE, DatabaseUnavailable, connect
+    from americano_pipeline.source.database import database_url
+    from americano_pipeline.source.registration import overlap_problems
+
+    try:
+        with connect(database_url(), role=READER_ROLE) as conn:
+            return overlap_problems(conn, protocol), None
+    except (ClusterError, DatabaseUnavailable, psycopg.Error) as exc:  # no cluster yet, down, or no schema
+        return [], " ".join(str(exc).split())
+
+
 def protocol(action: str, path: str) -> bool:
     """Run ``validate`` or ``new`` on the file ``path``; False (after saying why on stderr) when it is refused."""
     try:
         registration = prepare(load(path))
     except RegistrationError as exc:
-        count = len(exc.problems)
-        print(f"americano protocol {action}: {path}: {count} problem{'s' * (count != 1)}, nothing registered:",
-              file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return False
+        return _refused(action, path, exc.problems)
+    if action == "validate":
+        overlaps, unchecked = _overlaps(registration.protocol)
+        if overlaps:
+            return _refused(action, path, overlaps)
     print(f"{path}: valid")
     for line in describe(registration):
         print(line)
     if action == "validate":
+        if unchecked:
+            print(f"overlap with the user's other protocols not checked ({unchecked}); `new` checks it")
         print("nothing written (validate); `americano protocol new` registers it"
               + (" with another drawn seed, so another schedule, unless the file records this one"
                  if registration.seed_drawn else ""))
@@ -234,8 +258,7 @@ def protocol(action: str, path: str) -> bool:
         try:
             insert_protocol(conn, registration.protocol, registration.phases)
         except RegistrationError as exc:
-            print(f"americano protocol new: {path}: {'; '.join(exc.problems)}", file=sys.stderr)
-            return False
+            return _refused(action, path, exc.problems)
     print(f"registered protocol {registration.protocol['id']} with {len(registration.phases)} phases; "
           f"randomization seed {registration.schedule.randomization_seed}")
     return True

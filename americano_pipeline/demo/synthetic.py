@@ -156,6 +156,10 @@ def _context(rng, user_id, epoch_days, sleep, energy) -> pa.Table:
         "hrvScore": np.clip(np.round(55 + 6 * (sleep - 7.2) + rng.normal(0, 8, n)), 15, 150).astype(np.int32),
         "restingHeartRate": np.clip(np.round(60 - 1.5 * (sleep - 7.2) + rng.normal(0, 3, n)), 40, 100).astype(np.int32),
         "activityStrain": np.round(np.clip(10 + rng.normal(0, 3, n), 0, 21), 1),
+        "source": np.full(n, "SELF_REPORT"),
+        "externalId": pa.nulls(n, pa.string()),
+        "localDate": pa.nulls(n, pa.date32()),
+        "steps": pa.nulls(n, pa.int32()),
     })
 
 

@@ -85,15 +85,19 @@ class Tracker:
                 self._experiments[name] = found.experiment_id
         return self._experiments[name]
 
+    def _created(self, experiment: str, run_name: str, tags: dict) -> str:
+        """A new RUNNING run that carries ``tags`` from its first write (a crash can leave no untagged run)."""
+        run = self._call("creating a run", self.client.create_run, self.experiment_id(experiment), run_name=run_name,
+                         tags={key: str(value) for key, value in tags.items()})
+        return run.info.run_id
+
     def start_run(self, experiment: str, run_name: str, params: dict, tags: dict) -> str:
         """A new RUNNING run with ``params`` and ``tags`` (values as strings); returns its id."""
-        from mlflow.entities import Param, RunTag
+        from mlflow.entities import Param
 
-        run = self._call("creating a run", self.client.create_run, self.experiment_id(experiment), run_name=run_name)
-        run_id = run.info.run_id
-        self._call("logging params and tags", self.client.log_batch, run_id,
-                   params=[Param(key, str(value)) for key, value in params.items()],
-                   tags=[RunTag(key, str(value)) for key, value in tags.items()])
+        run_id = self._created(experiment, run_name, tags)
+        self._call("logging params", self.client.log_batch, run_id,
+                   params=[Param(key, str(value)) for key, value in params.items()])
         return run_id
 
     def finish_run(self, run_id: str, metrics: dict, artifacts: list[Path]) -> None:
@@ -108,14 +112,26 @@ class Tracker:
         self._call("finishing the run", self.client.set_terminated, run_id, "FINISHED")
 
     def log_run(self, experiment: str, run_name: str, *, params: dict, metrics: dict, tags: dict) -> str:
-        """One finished run with everything known up front (a snapshot, a dbt build); returns its id."""
-        run_id = self.start_run(experiment, run_name, params, tags)
+        """One finished run with everything known up front (a snapshot, a dbt build, an API computation) in three
+        writes: the run with its tags, its params and metrics, its end; returns its id."""
+        run_id = self._created(experiment, run_name, tags)
         try:
-            self.finish_run(run_id, metrics, [])
+            self.complete_run(run_id, params=params, metrics=metrics)
         except BaseException:
             self.fail_run(run_id)
             raise
         return run_id
+
+    def complete_run(self, run_id: str, *, params: dict, metrics: dict) -> None:
+        """Log ``params`` and ``metrics`` in one write and mark the run FINISHED (also what finishes a run whose
+        writer died after creating it: a param logged again with the same value is accepted)."""
+        from mlflow.entities import Metric, Param
+
+        stamp = int(time.time() * 1000)
+        self._call("logging params and metrics", self.client.log_batch, run_id,
+                   params=[Param(key, str(value)) for key, value in params.items()],
+                   metrics=[Metric(key, float(value), stamp, 0) for key, value in metrics.items()])
+        self._call("finishing the run", self.client.set_terminated, run_id, "FINISHED")
 
     def fail_run(self, run_id: str) -> None:
         """Mark the run FAILED if the store still answers (called while another error propagates)."""

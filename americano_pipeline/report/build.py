@@ -520,8 +520,12 @@ class _Builder:
         if len(versions) > 1:
             notes.append(f"The analyses read different data versions ({', '.join(sorted(map(str, versions)))}).")
         current = self.inputs.warehouse_data_version
-        if current and versions and versions != {current}:
-            notes.append(f"The warehouse is now at data version {current}; a result was computed on an older one.")
+        stale = [analysis for analysis, result in self.results.items()
+                 if result and (result.get("provenance") or {}).get("dataVersionHash") != current]
+        if current and stale:
+            notes.append(f"The warehouse is now at data version {current}; {', '.join(stale)} "
+                         f"{'was' if len(stale) == 1 else 'were'} computed on an older one (its latest run failed "
+                         "or has not run yet), so read with care.")
         dirty = [a for a, r in self.results.items() if r and (r.get("provenance") or {}).get("codeDirty")]
         if dirty:
             notes.append(f"{', '.join(dirty)} ran on code with uncommitted changes: the commit alone does not "

@@ -17,7 +17,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 READER_ROLE = "americano_reader"  # SELECT on the five source tables
-WRITER_ROLE = "americano_writer"  # SELECT, INSERT, UPDATE on analysis_runs
+WRITER_ROLE = "americano_writer"  # SELECT, INSERT, UPDATE on analysis_runs and imported context_metadata rows
 API_ROLE = "americano_api"  # SELECT on the five source tables, under row-level security
 LOGINS = (READER_ROLE, WRITER_ROLE, API_ROLE)
 

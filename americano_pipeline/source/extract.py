@@ -41,7 +41,7 @@ from americano_pipeline.source.schema import TABLES, Column, enums, tables
 from americano_pipeline.source.window import ExtractWindow
 
 ROW_GROUP_ROWS = 131_072
-_SCALAR_TYPES = {"TEXT": pa.string(), "INTEGER": pa.int32(), "DOUBLE PRECISION": pa.float64(),
+_SCALAR_TYPES = {"TEXT": pa.string(), "INTEGER": pa.int32(), "DOUBLE PRECISION": pa.float64(), "DATE": pa.date32(),
                  "JSONB": pa.string(), "JSONB[]": pa.string()}
 _TIMESTAMP = pa.timestamp("ms", tz="UTC")
 _LOW_CARDINALITY = {"userId", "protocolId", "contentType", "difficultyLevel", "experimentPhase", "phaseLabel"}

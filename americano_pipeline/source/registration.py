@@ -397,9 +397,33 @@ def parse_protocol(doc, catalogue: tuple[str, ...]) -> ProtocolSpec:
     return spec
 
 
+OVERLAP_SQL = """
+    SELECT id, "protocolName", "startDate"::date, "endDate"::date FROM experiment_protocols
+    WHERE "userId" = %(user)s AND "startDate" <= %(end)s AND coalesce("endDate", 'infinity') >= %(start)s
+    ORDER BY "startDate", id
+"""
+
+
+def overlap_problems(conn: psycopg.Connection, protocol: dict) -> list[str]:
+    """The user's registered protocols whose dates overlap ``protocol``'s (an ``experiment_protocols`` row), one
+    problem each, naming it. Why refused: an n-of-1 participant runs one experiment at a time; a second
+    intervention during a protocol's phases is a concurrent intervention that confounds both (CENT 5, 11a), and
+    neither design's randomization accounts for it. An open protocol (no end date) runs until it is closed."""
+    rows = conn.execute(OVERLAP_SQL, {"user": protocol["userId"], "start": protocol["startDate"],
+                                      "end": protocol["endDate"]}).fetchall()
+    return [_overlap(protocol, *row) for row in rows]
+
+
+def _overlap(protocol: dict, other_id: str, name: str, start: date, end: date | None) -> str:
+    fix = f"start after {end}" if end else "close it first"
+    return (f"startDate: {protocol['startDate']:%Y-%m-%d}..{protocol['endDate']:%Y-%m-%d} overlaps protocol "
+            f"{other_id} '{name}' of user {protocol['userId']} ({start}..{end or 'open'}): {fix}")
+
+
 def insert_protocol(conn: psycopg.Connection, protocol: dict, phases: list[dict]) -> None:
-    """Insert the protocol row and its phase rows in one transaction (all or nothing); a protocol id that exists
-    already is refused (``RegistrationError``)."""
+    """Insert the protocol row and its phase rows in one transaction (all or nothing), after ``overlap_problems``
+    under a per-user lock (two registrations for one user cannot both pass it); a protocol that overlaps another
+    of its user's, or whose id exists already, is refused (``RegistrationError``)."""
     import psycopg
     from psycopg.types.json import Jsonb
 
@@ -412,6 +436,9 @@ def insert_protocol(conn: psycopg.Connection, protocol: dict, phases: list[dict]
 
     try:
         with conn.transaction(), conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [protocol["userId"]])
+            if problems := overlap_problems(conn, protocol):
+                raise RegistrationError(problems)
             cur.execute(statement("experiment_protocols", protocol_columns), [protocol[c] for c in protocol_columns])
             cur.executemany(statement("phase_assignments", phase_columns),
                             [[Jsonb(row[c]) if c == "interventionParams" else row[c] for c in phase_columns]

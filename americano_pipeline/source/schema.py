@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 TABLES = ("experiment_protocols", "phase_assignments", "context_metadata", "behavioral_events", "analysis_runs")
 CUID_PATTERN = r"^c[a-z0-9]{24}$"
-_PRIVILEGES_SECTION = "-- Roles and privileges"  # the line that starts the idempotent last section of schema.sql
+_IDEMPOTENT_SECTIONS = "-- Upgrades:"  # the line that starts the idempotent last sections of schema.sql
 
 _ENUM = re.compile(r'CREATE TYPE "(\w+)" AS ENUM \(([^)]*)\);')
 _TABLE = re.compile(r'CREATE TABLE "(\w+)" \((.*?)\n\);', re.S)
@@ -81,10 +81,11 @@ def tables() -> dict[str, Table]:
     return parsed
 
 
-def privileges_sql() -> str:
-    """The roles-and-privileges section of schema.sql: idempotent, unlike the CREATE TYPE/TABLE statements above it."""
+def idempotent_sql() -> str:
+    """The upgrades and the roles-and-privileges sections of schema.sql: idempotent, unlike the CREATE TYPE/TABLE
+    statements above them."""
     text = schema_sql()
-    return text[text.index(_PRIVILEGES_SECTION):]
+    return text[text.index(_IDEMPOTENT_SECTIONS):]
 
 
 def schema_exists(conn: psycopg.Connection) -> bool:
@@ -100,13 +101,14 @@ def _owns_schema(conn: psycopg.Connection) -> bool:
 def ensure_schema(conn: psycopg.Connection) -> bool:
     """Apply source/schema.sql in one transaction if the tables are missing; True if it was applied.
 
-    When they exist and the login owns them, only the privileges section is applied, so a database created before
-    a grant changed gets the change; a login that does not own them (a pipeline login) leaves the grants alone.
+    When they exist and the login owns them, only the upgrades and privileges sections are applied, so a database
+    created before a column or a grant changed gets the change; a login that does not own them (a pipeline login)
+    leaves the schema alone.
     """
     created = not schema_exists(conn)
     if created or _owns_schema(conn):
         with conn.transaction():
-            conn.execute(schema_sql() if created else privileges_sql())
+            conn.execute(schema_sql() if created else idempotent_sql())
     return created
 
 

@@ -9,6 +9,9 @@
 -- documented value ranges so the database itself rejects impossible rows (the pipeline's Pandera checks
 -- repeat these rules because an app database may lack them). "minPhaseLength" on experiment_protocols records
 -- the pre-registered minimum phase length L that the randomized phase schedule was drawn with.
+-- context_metadata also holds the pipeline's wearable imports (docs/CONTEXT.md): "source", "externalId",
+-- "localDate" and "steps" are additions the app's Prisma model needs (a migration the app takes), and the
+-- self-report fields are required only on SELF_REPORT rows (context_metadata_self_report_complete).
 -- userId columns carry the app's user id; the users table is not part of the research extract, so there is
 -- no foreign key to it.
 
@@ -23,6 +26,7 @@ CREATE TYPE "EventType" AS ENUM (
 );
 CREATE TYPE "CompletionQuality" AS ENUM ('RUSHED', 'NORMAL', 'THOROUGH');
 CREATE TYPE "EngagementLevel" AS ENUM ('LOW', 'MEDIUM', 'HIGH');
+CREATE TYPE "ContextSource" AS ENUM ('SELF_REPORT', 'APPLE_HEALTH', 'OURA', 'WHOOP');
 
 CREATE TABLE "experiment_protocols" (
     "id" TEXT NOT NULL,
@@ -74,15 +78,19 @@ CREATE TABLE "context_metadata" (
     "id" TEXT NOT NULL,
     "userId" TEXT NOT NULL,
     "timestamp" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "mood" "MoodLevel" NOT NULL,
-    "energyLevel" INTEGER NOT NULL DEFAULT 5,
-    "location" "LocationType" NOT NULL,
+    "mood" "MoodLevel",
+    "energyLevel" INTEGER DEFAULT 5,
+    "location" "LocationType",
     "notes" TEXT,
     "sleepHours" DOUBLE PRECISION,
     "sleepQuality" INTEGER,
     "hrvScore" INTEGER,
     "restingHeartRate" INTEGER,
     "activityStrain" DOUBLE PRECISION,
+    "source" "ContextSource" NOT NULL DEFAULT 'SELF_REPORT',
+    "externalId" TEXT,
+    "localDate" DATE,
+    "steps" INTEGER,
     CONSTRAINT "context_metadata_pkey" PRIMARY KEY ("id"),
     CONSTRAINT "context_metadata_id_cuid" CHECK ("id" ~ '^c[a-z0-9]{24}$'),
     CONSTRAINT "context_metadata_energyLevel_range" CHECK ("energyLevel" BETWEEN 1 AND 10),
@@ -90,9 +98,17 @@ CREATE TABLE "context_metadata" (
     CONSTRAINT "context_metadata_sleepQuality_range" CHECK ("sleepQuality" BETWEEN 1 AND 10),
     CONSTRAINT "context_metadata_hrvScore_range" CHECK ("hrvScore" BETWEEN 0 AND 300),
     CONSTRAINT "context_metadata_restingHeartRate_range" CHECK ("restingHeartRate" BETWEEN 20 AND 250),
-    CONSTRAINT "context_metadata_activityStrain_range" CHECK ("activityStrain" BETWEEN 0 AND 21)
+    CONSTRAINT "context_metadata_activityStrain_range" CHECK ("activityStrain" BETWEEN 0 AND 21),
+    CONSTRAINT "context_metadata_steps_range" CHECK ("steps" BETWEEN 0 AND 200000),
+    CONSTRAINT "context_metadata_self_report_complete" CHECK ("source" <> 'SELF_REPORT' OR
+        ("mood" IS NOT NULL AND "energyLevel" IS NOT NULL AND "location" IS NOT NULL)),
+    CONSTRAINT "context_metadata_import_identified" CHECK ("source" = 'SELF_REPORT' OR
+        ("externalId" IS NOT NULL AND "localDate" IS NOT NULL AND "mood" IS NULL AND "energyLevel" IS NULL
+         AND "location" IS NULL))
 );
 CREATE INDEX "context_metadata_userId_timestamp_idx" ON "context_metadata"("userId", "timestamp");
+CREATE UNIQUE INDEX "context_metadata_userId_source_localDate_key"
+    ON "context_metadata"("userId", "source", "localDate");
 
 CREATE TABLE "behavioral_events" (
     "id" TEXT NOT NULL,
@@ -148,11 +164,47 @@ CREATE TABLE "analysis_runs" (
 CREATE INDEX "analysis_runs_protocolId_idx" ON "analysis_runs"("protocolId");
 CREATE INDEX "analysis_runs_startedAt_idx" ON "analysis_runs"("startedAt");
 
+-- Upgrades: what a database created from an earlier version of this file lacks, added in place. Like the section
+-- after it, this one is idempotent and applied again by every ensure_schema; each step runs only when its change
+-- is missing, so an up-to-date database is not altered (nor locked).
+-- 1. Wearable imports (americano_pipeline/context): context_metadata rows with a source other than SELF_REPORT,
+--    one per user, source and calendar day ("localDate"), named by the vendor's id ("externalId"), carrying
+--    measurements only: the self-report fields (mood, energy, location) stay required for SELF_REPORT rows and
+--    empty on imported ones, so nothing is invented for a day the user did not report.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_type WHERE typname = 'ContextSource') THEN
+        CREATE TYPE "ContextSource" AS ENUM ('SELF_REPORT', 'APPLE_HEALTH', 'OURA', 'WHOOP');
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                   WHERE table_name = 'context_metadata' AND column_name = 'source') THEN
+        ALTER TABLE "context_metadata"
+            ALTER COLUMN "mood" DROP NOT NULL,
+            ALTER COLUMN "energyLevel" DROP NOT NULL,
+            ALTER COLUMN "location" DROP NOT NULL,
+            ADD COLUMN "source" "ContextSource" NOT NULL DEFAULT 'SELF_REPORT',
+            ADD COLUMN "externalId" TEXT,
+            ADD COLUMN "localDate" DATE,
+            ADD COLUMN "steps" INTEGER,
+            ADD CONSTRAINT "context_metadata_steps_range" CHECK ("steps" BETWEEN 0 AND 200000),
+            ADD CONSTRAINT "context_metadata_self_report_complete" CHECK ("source" <> 'SELF_REPORT' OR
+                ("mood" IS NOT NULL AND "energyLevel" IS NOT NULL AND "location" IS NOT NULL)),
+            ADD CONSTRAINT "context_metadata_import_identified" CHECK ("source" = 'SELF_REPORT' OR
+                ("externalId" IS NOT NULL AND "localDate" IS NOT NULL AND "mood" IS NULL
+                 AND "energyLevel" IS NULL AND "location" IS NULL));
+        CREATE UNIQUE INDEX "context_metadata_userId_source_localDate_key"
+            ON "context_metadata"("userId", "source", "localDate");
+    END IF;
+END
+$$;
+
 -- Roles and privileges: who may do what (americano_pipeline/source/connection.py says why). This section is
 -- idempotent and applied again by every ensure_schema (americano db start, prepare, seed), so a database created
 -- before a change here gets it, and whatever else these roles were granted on the schema's tables is revoked.
 --   americano_reader  the extract, the sensor, the partitions: SELECT on the five tables, nothing else
---   americano_writer  provenance: SELECT, INSERT, UPDATE on analysis_runs, nothing else
+--   americano_writer  provenance: SELECT, INSERT, UPDATE on analysis_runs; and the wearable imports: SELECT,
+--                     INSERT, UPDATE on context_metadata, limited by a policy to rows whose source is not
+--                     SELF_REPORT (the pipeline can neither read nor change what the user reported)
 --   americano_api     the research API: SELECT on the five tables, always under row-level security (the
 --                     policies on app.user_id come with the API)
 -- They are meant to be logins that are neither superuser nor BYPASSRLS nor members of any role: the embedded
@@ -175,9 +227,10 @@ REVOKE ALL ON ALL TABLES IN SCHEMA public FROM americano_reader, americano_write
 GRANT USAGE ON SCHEMA public TO americano_reader, americano_writer, americano_api;
 GRANT SELECT ON "experiment_protocols", "phase_assignments", "context_metadata", "behavioral_events",
     "analysis_runs" TO americano_reader, americano_api;
-GRANT SELECT, INSERT, UPDATE ON "analysis_runs" TO americano_writer;
+GRANT SELECT, INSERT, UPDATE ON "analysis_runs", "context_metadata" TO americano_writer;
 -- Row-level security: americano_api sees only the rows of the user named by the session setting app.user_id
--- (unset: no rows); the reader keeps every row, the writer every analysis_runs row. The owner is not subject to
+-- (unset: no rows); the reader keeps every row, the writer every analysis_runs row and the imported
+-- context_metadata rows. The owner is not subject to
 -- these policies (no FORCE), so seeding and maintenance are unchanged.
 ALTER TABLE "experiment_protocols" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "phase_assignments" ENABLE ROW LEVEL SECURITY;
@@ -190,6 +243,7 @@ DROP POLICY IF EXISTS "reader_all_rows" ON "context_metadata";
 DROP POLICY IF EXISTS "reader_all_rows" ON "behavioral_events";
 DROP POLICY IF EXISTS "reader_all_rows" ON "analysis_runs";
 DROP POLICY IF EXISTS "writer_all_rows" ON "analysis_runs";
+DROP POLICY IF EXISTS "writer_imported_rows" ON "context_metadata";
 DROP POLICY IF EXISTS "api_own_rows" ON "experiment_protocols";
 DROP POLICY IF EXISTS "api_own_rows" ON "phase_assignments";
 DROP POLICY IF EXISTS "api_own_rows" ON "context_metadata";
@@ -201,6 +255,8 @@ CREATE POLICY "reader_all_rows" ON "context_metadata" FOR SELECT TO americano_re
 CREATE POLICY "reader_all_rows" ON "behavioral_events" FOR SELECT TO americano_reader USING (true);
 CREATE POLICY "reader_all_rows" ON "analysis_runs" FOR SELECT TO americano_reader USING (true);
 CREATE POLICY "writer_all_rows" ON "analysis_runs" FOR ALL TO americano_writer USING (true) WITH CHECK (true);
+CREATE POLICY "writer_imported_rows" ON "context_metadata" FOR ALL TO americano_writer
+    USING ("source" <> 'SELF_REPORT') WITH CHECK ("source" <> 'SELF_REPORT');
 CREATE POLICY "api_own_rows" ON "experiment_protocols" FOR SELECT TO americano_api
     USING ("userId" = current_setting('app.user_id', true));
 CREATE POLICY "api_own_rows" ON "context_metadata" FOR SELECT TO americano_api

@@ -7,7 +7,7 @@ import pytest
 
 import dagster as dg
 from americano_pipeline.automation.schedules import nightly_schedule
-from americano_pipeline.automation.sensors import new_phase_sensor
+from americano_pipeline.automation.sensors import NAME_TAG, new_phase_sensor
 from americano_pipeline.source.connection import connect
 from americano_pipeline.partitions import protocols, register_protocols
 from americano_pipeline.resources.postgres import PostgresResource
@@ -43,6 +43,10 @@ def test_sensor_registers_new_protocols_requests_once_and_reacts_to_a_new_phase(
         assert sorted(r.partition_key for r in first.run_requests) == ids
         assert [r.partition_keys for r in first.dynamic_partitions_requests] == [ids]
         assert len({r.run_key for r in first.run_requests}) == len(ids)
+        with connect(source_db) as conn:
+            names = dict(conn.execute('SELECT id, "protocolName" FROM experiment_protocols').fetchall())
+        assert {r.partition_key: r.tags[NAME_TAG] for r in first.run_requests} == names
+        assert all(names.values())
         instance.add_dynamic_partitions(protocols.name, ids)  # what the daemon does with the request
 
         again = tick(instance, source_db, first.cursor)

@@ -135,7 +135,7 @@ def test_demo_prints_rows_and_data_version_and_restore_rebuilds_it(data_dir):
     assert "source database rows:" in demo.stdout and "planted ground truth" in demo.stdout
     lines = [line for line in demo.stdout.splitlines() if line.strip().startswith("raw/")]
     assert len(lines) == 5 and all("check passed" in line for line in lines)
-    assert "dbt: 12 models built, 110 of 110 checks passed" in demo.stdout
+    assert "dbt: 12 models built, 120 of 120 checks passed" in demo.stdout
     assert "1/17 = 0.0588 > alpha = 0.05" in " ".join(demo.stdout.split())  # the 44-day AB design, under the table
     table = demo.stdout.split("analysis run ")[1].splitlines()[1:-1]
     assert table and max(map(len, table)) <= 120

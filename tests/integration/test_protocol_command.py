@@ -87,7 +87,18 @@ def test_new_registers_the_multiple_baseline_example(database, pg_cluster, tmp_p
     reports = validate_cut({table: read_frame(file.path) for table, file in files.items()})
     assert all(report.passed for report in reports.values()), {t: r.summary() for t, r in reports.items()}
 
-    again = americano(env, "protocol", "new", MB_EXAMPLE)  # the same file again: a new protocol, same schedule
+    # the same dates again for the same user: refused, naming the protocol it overlaps; another user's pass
+    overlap = (f"  startDate: 2027-02-01..2027-03-22 overlaps protocol {protocol_id} 'Weekly goal setting, "
+               "behaviour by behaviour' of user cq2v8x0k3m5n7p9r1t3v5x7z9 (2027-02-01..2027-03-22): start after "
+               "2027-03-22")
+    for action in ("validate", "new"):
+        again = americano(env, "protocol", action, MB_EXAMPLE)
+        assert again.returncode == 1
+        assert again.stderr.splitlines() == [f"americano protocol {action}: {MB_EXAMPLE}: 1 problem, nothing "
+                                             "registered:", overlap]
+    other_user = tmp_path / "other_user.yaml"
+    other_user.write_text((ROOT / MB_EXAMPLE).read_text().replace("cq2v8x0k3m5n7p9r1t3v5x7z9", "cotheruser"))
+    again = americano(env, "protocol", "new", str(other_user))
     assert again.returncode == 0, again.stderr
     assert re.search(r"registered protocol (c[a-z0-9]{24})", again.stdout).group(1) != protocol_id
 

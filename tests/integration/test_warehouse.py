@@ -79,7 +79,7 @@ def test_the_build_is_an_mlflow_run_with_counts_and_provenance_tags(built, sourc
     client = MlflowClient(tracking_uri=f"sqlite:///{source.data_dir / 'mlflow' / 'mlflow.db'}")
     [run] = client.search_runs([client.get_experiment_by_name("warehouse").experiment_id],
                                filter_string=f"tags.`dagster.run_id` = '{built.run_id}'")
-    assert run.data.metrics == {"models_built": len(MODELS), "tests_passed": 110, "tests_failed": 0}
+    assert run.data.metrics == {"models_built": len(MODELS), "tests_passed": 120, "tests_failed": 0}
     assert run.data.tags["dbt.success"] == "true" and len(run.data.tags["git.commit"]) == 40
     assert run.info.status == "FINISHED"
 

@@ -25,8 +25,8 @@ Modules, one job each (imports point one way: ``pooled`` -> ``api`` -> ``crossch
 - ``pooled``: ``pooled_its``, every baseline -> intervention change of a reversal design analysed and pooled;
 - ``api``: argument checking, the ``bayesian_its`` orchestration and ``ITSResult``;
 - ``design``: phases, trend/day-of-week/covariate predictors, standardisation, phase indicators;
-- ``sampler``: the nutpie-compiled CausalPy ``LinearRegression`` with iid or AR(1) errors, its per-process cache
-  and the forecast of the untreated outcome;
+- ``sampler``: the nutpie-compiled CausalPy ``LinearRegression`` with iid or AR(1) errors, its per-process cache,
+  its draws as plain arrays, the fit over the periods it was fitted on and the forecast of the untreated outcome;
 - ``fit``: the counterfactual and segmented fits, HDIs, summaries and sampler diagnostics;
 - ``prose``: the interpretation text;
 - ``crosscheck``: the frequentist Newey-West HAC cross-check.

@@ -17,6 +17,7 @@ from americano_pipeline.stats.its.crosscheck import hac_level_change
 from americano_pipeline.stats.its.design import (
     _LEVEL,
     _aligned_covariates,
+    _checked_covariates,
     _phases,
     _raw_predictors,
     _standardised,
@@ -48,12 +49,14 @@ class ITSResult:
     cross_check: dict
     persistence: dict | None
     autocorrelation: dict
+    pre_fit: dict
 
     def to_dict(self) -> dict:
         return copy.deepcopy(
             {
                 "causalEffect": self.causal_effect,
                 "counterfactual": self.counterfactual,
+                "preFit": self.pre_fit,
                 "diagnostics": self.diagnostics,
                 "interpretation": self.interpretation,
                 "crossCheck": self.cross_check,
@@ -166,6 +169,7 @@ def bayesian_its(
                           "cumulativeHdi95": [lo, hi], "method",
                           "trendContribution": None (no trend) | {"mean", "hdi95"}},
          "counterfactual": {"dates", "predicted", "observed", "lower95", "upper95"},
+         "preFit": {"dates", "fitted", "observed", "lower95", "upper95"},
          "diagnostics": {"rhat", "ess_bulk", "ess_tail", "residualLag1Autocorrelation",
                          "autocorrelationWarning"},
          "interpretation": str,
@@ -176,8 +180,15 @@ def bayesian_its(
 
     The counterfactual covers every post date (treatment and withdrawal phases); ``predicted`` is the posterior
     mean of the counterfactual mean and the band is the 95% HDI of the counterfactual draws (mean plus noise,
-    the CausalImpact convention), i.e. where untreated observations would be expected to fall. ``rhat`` is the
-    maximum and the ESS values the minimum over all model parameters, phi included (ArviZ).
+    the CausalImpact convention), i.e. where untreated observations would be expected to fall. ``preFit`` is the
+    model's fit over the pre period: ``fitted`` is the posterior mean of its prediction of each pre-period date from
+    the dates before it (the forecast at horizon 1, as the counterfactual is the forecast from the end of the pre
+    period: trend, seasonality and covariates plus phi times the previous date's residual; with ``errors="iid"`` the
+    regression mean, CausalPy's fit; with the segmented model, from the regression fitted on all data) and the band
+    is the 95% HDI of its predictive draws (noise sd sigma; the first date, without a predecessor, sigma /
+    sqrt(1 - phi^2)), so about 95% of the pre-period observations fall inside it when the model describes them. Its
+    draws use a random stream of their own: adding it changed no other number. ``rhat`` is the maximum and the ESS
+    values the minimum over all model parameters, phi included (ArviZ).
     """
     sampler = _sampler_settings(seed, draws, tune, chains)
     _require_errors(errors)
@@ -190,7 +201,8 @@ def bayesian_its(
         _require_end_inside(end, intervention, outcome.index)
     prior = _effect_prior(prior_effect_mean, prior_effect_sd)
     model = _Model(day_of_week=day_of_week, trend=trend, errors=errors, sampler=sampler)
-    return _result(_analysed(outcome, intervention, end, covariates, prior, model))
+    checked = None if covariates is None else _checked_covariates(covariates)
+    return _result(_analysed(outcome, intervention, end, checked, prior, model))
 
 
 @dataclass(frozen=True)
@@ -218,7 +230,8 @@ class _Analysed:
 
 def _analysed(outcome: pd.Series, intervention: pd.Timestamp, end: pd.Timestamp | None,
               covariates: pd.DataFrame | None, prior, model: _Model) -> _Analysed:
-    """Design, fit and cross-check of one interruption of a checked, windowed series (``bayesian_its``)."""
+    """Design, fit and cross-check of one interruption of a checked, windowed series (``bayesian_its``), with
+    covariates checked by ``design._checked_covariates``."""
     phases = _phases(outcome.index, intervention, end)
     given = pd.DataFrame(index=outcome.index) if covariates is None else covariates
     n_pre = int(phases.pre.sum())
@@ -332,7 +345,6 @@ def _result(analysed: _Analysed) -> ITSResult:
     outcome, phases, fit, location, scale = (analysed.outcome, analysed.phases, analysed.fit, analysed.location,
                                              analysed.scale)
     cross_check, wording = analysed.cross_check, analysed.wording
-    bands = _hdi(location + scale * fit.counterfactual_predictive)
     causal_effect = {
         **_summary(scale * fit.effect),
         "cumulative": float(scale * fit.cumulative.mean()),
@@ -345,18 +357,28 @@ def _result(analysed: _Analysed) -> ITSResult:
     if fit.persistence is not None:
         persistence = _summary(scale * fit.persistence)
         persistence["ratio"] = persistence["mean"] / causal_effect["mean"] if causal_effect["mean"] else None
-    post = outcome[~phases.pre]
-    counterfactual = {
-        "dates": [date_label(date) for date in post.index],
-        "predicted": [float(value) for value in location + scale * fit.counterfactual_mean.mean(axis=(0, 1))],
-        "observed": [float(value) for value in post.to_numpy()],
-        "lower95": [float(value) for value in bands[:, 0]],
-        "upper95": [float(value) for value in bands[:, 1]],
-    }
+    counterfactual = _path(outcome[~phases.pre], "predicted", fit.counterfactual_mean, fit.counterfactual_predictive,
+                           location, scale)
+    pre_fit = _path(outcome[phases.pre], "fitted", fit.pre_mean, fit.pre_predictive, location, scale)
     diagnostics = _diagnostics(fit.posterior, fit.pre_residuals)
-    autocorrelation = {"errors": "iid" if fit.phi is None else "ar1",
-                       "phi": None if fit.phi is None else _summary(fit.phi)}
+    phi = fit.posterior.phi
+    autocorrelation = {"errors": "iid" if phi is None else "ar1", "phi": None if phi is None else _summary(phi)}
     opening = _opening(causal_effect, outcome.index[phases.treated], wording)
     text = _interpretation(opening, causal_effect, persistence, diagnostics, autocorrelation, cross_check,
                            wording.unit)
-    return ITSResult(causal_effect, counterfactual, diagnostics, text, cross_check, persistence, autocorrelation)
+    return ITSResult(causal_effect, counterfactual, diagnostics, text, cross_check, persistence, autocorrelation,
+                     pre_fit)
+
+
+def _path(observed: pd.Series, name: str, mean: np.ndarray, predictive: np.ndarray, location: float,
+          scale: float) -> dict:
+    """The model's path over the dates of ``observed`` in the outcome's units: the posterior mean of its mean draws
+    (under ``name``), the observations, and the 95% HDI of its predictive draws (``counterfactual``, ``preFit``)."""
+    bands = _hdi(location + scale * predictive)
+    return {
+        "dates": [date_label(date) for date in observed.index],
+        name: [float(value) for value in location + scale * mean.mean(axis=(0, 1))],
+        "observed": [float(value) for value in observed.to_numpy()],
+        "lower95": [float(value) for value in bands[:, 0]],
+        "upper95": [float(value) for value in bands[:, 1]],
+    }

@@ -41,22 +41,25 @@ def _phases(index: pd.DatetimeIndex, intervention: pd.Timestamp, end: pd.Timesta
     return _Phases(pre=pre, treated=treated, withdrawal=withdrawal)
 
 
-def _aligned_covariates(covariates: pd.DataFrame, index: pd.DatetimeIndex) -> pd.DataFrame:
-    """Each covariate column checked by ``regular_series`` (dates, gaps, non-numeric or missing values), then
-    required to cover every date of the analysed series; a frame without columns means no covariates."""
+def _checked_covariates(covariates: pd.DataFrame) -> pd.DataFrame:
+    """Each covariate column checked by ``regular_series`` (dates, gaps, non-numeric or missing values); a frame
+    without columns means no covariates. Separate from ``_aligned_covariates`` so that the pooled ITS checks the
+    covariates once, not once per change."""
     if not isinstance(covariates, pd.DataFrame):
         raise ValueError(f"covariates must be a pandas DataFrame indexed by date, got {type(covariates).__name__}")
-    aligned = {}
-    for column in covariates.columns:
-        values = regular_series(covariates[column], name=f"covariate {column!r}")
-        missing = index.difference(values.index)
-        if len(missing):
-            raise ValueError(
-                f"covariate {column!r} is not aligned with the series: no value for {date_label(missing[0])} "
-                f"({len(missing)} series dates missing in total)"
-            )
-        aligned[column] = values.reindex(index)
-    return pd.DataFrame(aligned, index=index)
+    return pd.DataFrame({column: regular_series(covariates[column], name=f"covariate {column!r}")
+                         for column in covariates.columns})
+
+
+def _aligned_covariates(covariates: pd.DataFrame, index: pd.DatetimeIndex) -> pd.DataFrame:
+    """Checked covariates (``_checked_covariates``) on the dates of the analysed series, which they must cover."""
+    missing = index.difference(covariates.index)
+    if len(covariates.columns) and len(missing):
+        raise ValueError(
+            f"covariate {covariates.columns[0]!r} is not aligned with the series: no value for "
+            f"{date_label(missing[0])} ({len(missing)} series dates missing in total)"
+        )
+    return covariates.reindex(index)
 
 
 def _has_day_of_week(freq) -> bool:

@@ -35,6 +35,7 @@ from americano_pipeline.stats.its.api import (
     _trend_summary,
 )
 from americano_pipeline.stats.its.crosscheck import hac_level_change
+from americano_pipeline.stats.its.design import _checked_covariates
 from americano_pipeline.stats.its.fit import _hdi, _summary
 from americano_pipeline.stats.its.prose import _interpretation, _pooled_opening
 from americano_pipeline.stats.validation import date_label, regular_series
@@ -94,7 +95,8 @@ def pooled_its(
 
     ``to_dict()``: ``causalEffect`` (the pooled mean per treatment day with ``sd``, ``hdi95``,
     ``probability_positive``, ``cumulative`` over all analysed treatment days and its ``cumulativeHdi95``,
-    ``method``, ``trendContribution``), ``counterfactual`` on the analysed treatment days, ``diagnostics``
+    ``method``, ``trendContribution``), ``counterfactual`` on the analysed treatment days, ``preFit`` on every
+    analysed change's pre period, ``diagnostics``
     (worst R-hat and ESS over the changes, the largest pre-period residual lag-1 autocorrelation and whether any
     change flagged it), ``crossCheck`` (OLS of the outcome on a B-day indicator over all A and B days with
     Newey-West HAC errors), ``persistence`` (pooled over the changes that have a withdrawal), ``autocorrelation``
@@ -105,13 +107,14 @@ def pooled_its(
     _require_errors(errors)
     outcome = regular_series(series, name="series", min_length=3)
     labels = _labels(conditions, outcome.index)
+    checked = None if covariates is None else _checked_covariates(covariates)
     analysed, skipped = [], []
     for number, change in enumerate(_changes(labels, outcome.index)):
         model = _Model(day_of_week=day_of_week, trend=trend, errors=errors,
                        sampler={**sampler, "random_seed": _change_seed(sampler["random_seed"], number)})
         window = outcome[change.start:change.last]
         try:
-            analysed.append(_analysed(window, change.intervention, change.treatment_end, covariates, None, model))
+            analysed.append(_analysed(window, change.intervention, change.treatment_end, checked, None, model))
         except _ShortBaseline as exc:
             skipped.append({"intervention": date_label(change.intervention), "reason": str(exc)})
     if not analysed:
@@ -180,7 +183,7 @@ def _pooled(outcome: pd.Series, labels: np.ndarray, analysed: list[_Analysed], s
         draws = sum(s * a.scale * a.fit.persistence for s, a in zip(spans / spans.sum(), withdrawn))
         persistence = _summary(draws)
         persistence["ratio"] = persistence["mean"] / causal_effect["mean"] if causal_effect["mean"] else None
-    phis = [a.fit.phi for a in analysed if a.fit.phi is not None]
+    phis = [a.fit.posterior.phi for a in analysed if a.fit.posterior.phi is not None]
     autocorrelation = {"errors": "ar1" if phis else "iid",
                        "phi": _summary(np.concatenate(phis, axis=1)) if phis else None}
     results = [_result(a) for a in analysed]
@@ -195,12 +198,15 @@ def _pooled(outcome: pd.Series, labels: np.ndarray, analysed: list[_Analysed], s
     text = _interpretation(opening, causal_effect, persistence, diagnostics, autocorrelation, cross_check, unit)
     return PooledITSResult(
         causal_effect=causal_effect,
-        counterfactual=_treated_counterfactual(results, analysed),
+        counterfactual=_merged([result.counterfactual for result in results],
+                               [a.phases.treated[~a.phases.pre] for a in analysed]),
         diagnostics=diagnostics,
         interpretation=text,
         cross_check=cross_check,
         persistence=persistence,
         autocorrelation=autocorrelation,
+        pre_fit=_merged([result.pre_fit for result in results],
+                        [np.ones(len(result.pre_fit["dates"]), dtype=bool) for result in results]),
         changes=[_change_summary(a, result, float(w)) for a, result, w in zip(analysed, results, share)],
         skipped_changes=skipped,
     )
@@ -217,13 +223,13 @@ def _worst_diagnostics(each: list[dict]) -> dict:
     }
 
 
-def _treated_counterfactual(results, analysed: list[_Analysed]) -> dict:
-    """Each change's counterfactual on its treatment days, in date order (the days the pooled effect averages)."""
-    merged = {key: [] for key in ("dates", "predicted", "observed", "lower95", "upper95")}
-    for result, a in zip(results, analysed):
-        treated = a.phases.treated[~a.phases.pre]
+def _merged(paths: list[dict], masks: list[np.ndarray]) -> dict:
+    """The changes' paths (``counterfactual`` or ``preFit``), each on the days its mask keeps, in date order: the
+    counterfactual on the treatment days the pooled effect averages, the fit on every pre period."""
+    merged = {key: [] for key in paths[0]}
+    for path, keep in zip(paths, masks):
         for key in merged:
-            merged[key].extend(value for value, keep in zip(result.counterfactual[key], treated) if keep)
+            merged[key].extend(value for value, kept in zip(path[key], keep) if kept)
     return merged
 
 

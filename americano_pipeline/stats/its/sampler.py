@@ -1,12 +1,16 @@
-"""The sampler adapter: CausalPy's ``LinearRegression``, with independent or AR(1) errors, sampled by nutpie from a
-model compiled once and cached, and its forecast of the untreated outcome.
+"""The sampler adapter: CausalPy's ``LinearRegression`` model, with independent or AR(1) errors, sampled by nutpie
+from a model compiled once and cached, its fit over the periods it was fitted on and its forecast of the untreated
+outcome.
 
 Why a module of its own: compiling the PyMC graph takes seconds and sampling it a fraction of a second, so the
 compiled model is cached per (number of coefficients, error model) for the whole process and only the data and
 the coefficient prior are swapped in on each call. Both the pre-period counterfactual fit and the segmented fit go
-through :func:`_model`, so whatever is sampled carries CausalPy's priors, and the forecast that turns a posterior
-into a counterfactual (:func:`_forecast`) is written once for both. PyMC, CausalPy, nutpie, ArviZ and PyTensor are
-imported inside the functions, keeping ``import americano_pipeline.stats.its`` light.
+through :func:`_sample`, so whatever is sampled carries CausalPy's priors, and the fit (:func:`_fitted`) and the
+forecast that turns a posterior into a counterfactual (:func:`_forecast`) are written once for both. The draws are
+read from nutpie's raw trace into plain arrays (:class:`_Posterior`): nothing here needs ArviZ's labels, and
+building an ``InferenceData`` of them, then xarray objects to slice it, took about 0.05 s of a 0.35 s warm fit
+(issue #15). PyMC, CausalPy, nutpie, PyArrow and PyTensor are imported inside the functions, keeping
+``import americano_pipeline.stats.its`` light.
 
 Error models (``errors``):
 
@@ -21,19 +25,22 @@ Error models (``errors``):
 
 Sampling the AR(1) model. The regression level is not identified as |phi| -> 1, so beta and phi form a funnel that
 NUTS samples badly (sampled jointly with this prior, half of the calibration's fits had a bulk ESS below 400 and a
-fifth an R-hat above 1.01). Given phi and sigma the model is a Gaussian linear model, so beta is integrated out: nutpie samples
-(sigma, phi) from their exact marginal posterior (:func:`_ar1_marginal_log_likelihood`), and one beta per draw is
-drawn from its Gaussian conditional (:func:`_conditional_coefficients`), an exact draw from the joint posterior.
+fifth an R-hat above 1.01). Given phi and sigma the model is a Gaussian linear model, so beta is integrated out:
+nutpie samples (sigma, phi) from their exact marginal posterior (:func:`_ar1_marginal_log_likelihood`), and one
+beta per draw is drawn from its Gaussian conditional (:func:`_conditional_coefficients`), an exact draw from the
+joint posterior.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
 _ERRORS = ("ar1", "iid")
+_FIT_STREAM = 1  # the random stream of the pre-period predictive draws (``_fitted``), apart from the others
 
 
 def _prais_winsten(values, phi, xp):
@@ -121,16 +128,16 @@ def _compiled_model(n_coefficients: int, errors: str):
     return nutpie.compile_pymc_model(template, var_names=["beta", "y_hat_sigma"])
 
 
-def _conditional_coefficients(posterior, X: np.ndarray, y: np.ndarray, prior_mean: np.ndarray,
-                              prior_sd: np.ndarray, seed: int) -> np.ndarray:
-    """One draw of beta | sigma, phi, y per posterior draw, shaped (chain, draw, coefficient).
+def _conditional_coefficients(sigma: np.ndarray, phi: np.ndarray, X: np.ndarray, y: np.ndarray,
+                              prior_mean: np.ndarray, prior_sd: np.ndarray, seed: int) -> np.ndarray:
+    """One draw of beta | sigma, phi, y per posterior draw of (sigma, phi) (both shaped (chain, draw)), shaped
+    (chain, draw, coefficient).
 
     With beta = m + diag(prior_sd) g, the conditional of g is N(A^-1 b, A^-1), A and b as in
     :func:`_ar1_marginal_log_likelihood`: a Gaussian linear model on the whitened data.
     """
-    sigma = posterior["y_hat_sigma"].isel(treated_units=0).to_numpy()
     shape = sigma.shape
-    sigma, phi = sigma.ravel(), posterior["phi"].to_numpy().reshape(-1, 1, 1)
+    sigma, phi = sigma.ravel(), phi.reshape(-1, 1, 1)
     whitened_x = _prais_winsten(X, phi, np)
     residual = _prais_winsten(y[:, None], phi, np)[..., 0] - whitened_x @ prior_mean
     scaled = whitened_x * prior_sd / sigma[:, None, None]
@@ -143,7 +150,98 @@ def _conditional_coefficients(posterior, X: np.ndarray, y: np.ndarray, prior_mea
     return coefficients.reshape(*shape, -1)
 
 
-def _forecast(posterior, X: np.ndarray, last_x: np.ndarray, last_y: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class _Posterior:
+    """Posterior draws of the regression, shaped (chain, draw[, coefficient]): ``beta`` in the columns' order of
+    the design it was fitted on, ``sigma`` the noise (innovation) sd, ``phi`` None for independent errors.
+
+    Plain arrays, not an ArviZ ``InferenceData``: every summary needs the draws only, and building and slicing the
+    labelled datasets took longer than all the arithmetic done on them (issue #15).
+    """
+
+    beta: np.ndarray
+    sigma: np.ndarray
+    phi: np.ndarray | None
+
+
+def _sample(X: np.ndarray, y: np.ndarray, prior_mean: np.ndarray, prior_sd: np.ndarray, sampler: dict,
+            errors: str) -> _Posterior:
+    """Posterior of the ``errors`` regression of ``y`` (1-d) on the rows of ``X`` with CausalPy's priors and
+    beta ~ N(prior_mean, diag(prior_sd^2)), sampled by nutpie on the cached compiled model (module doc).
+
+    ``sampler`` holds ``random_seed``, ``draws``, ``tune`` and ``chains`` (per chain). With AR(1) errors, nutpie
+    samples (sigma, phi) and beta is drawn from its conditional (:func:`_conditional_coefficients`).
+    """
+    import nutpie
+
+    prior_mean, prior_sd = np.asarray(prior_mean, dtype=float), np.asarray(prior_sd, dtype=float)
+    compiled = _compiled_model(X.shape[1], errors).with_data(X=X, y=y.reshape(-1, 1), beta_mu=prior_mean,
+                                                             beta_sigma=prior_sd)
+    trace = nutpie.sample(
+        compiled,
+        draws=sampler["draws"],
+        tune=sampler["tune"],
+        chains=sampler["chains"],
+        cores=min(sampler["chains"], os.cpu_count() or 1),
+        seed=sampler["random_seed"],
+        progress_bar=False,
+        save_warmup=False,
+        return_raw_trace=True,
+    )
+    draws = _draws(trace)
+    sigma = draws["y_hat_sigma"][..., 0]
+    if errors == "iid":
+        return _Posterior(beta=draws["beta"], sigma=sigma, phi=None)
+    phi = draws["phi"][..., 0]
+    beta = _conditional_coefficients(sigma, phi, X, y, prior_mean, prior_sd, sampler["random_seed"])
+    return _Posterior(beta=beta, sigma=sigma, phi=phi)
+
+
+def _draws(trace) -> dict[str, np.ndarray]:
+    """Every variable of nutpie's raw (Arrow) trace after tuning, shaped (chain, draw, values of one draw): the
+    numbers nutpie's own conversion puts in the posterior of an ``InferenceData``, without building one."""
+    import pyarrow
+
+    draw_batches, stat_batches = trace.get_arrow_trace()
+    chains: dict[str, list[np.ndarray]] = {}
+    for batch, stats in zip(draw_batches, stat_batches):
+        tuning = int(stats.column("tuning").to_numpy().sum())
+        for name in batch.column_names:
+            column = pyarrow.array(batch.column(name))
+            values = (column.flatten() if hasattr(column, "flatten") else column).to_numpy(zero_copy_only=False)
+            chains.setdefault(name, []).append(values.reshape(batch.num_rows, -1)[tuning:])
+    return {name: np.stack(each) for name, each in chains.items()}
+
+
+def _fitted(posterior: _Posterior, X: np.ndarray, y: np.ndarray,
+            seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fit at the periods the model was fitted on (rows of ``X``, outcomes ``y``): the regression mean X beta,
+    the model's prediction of each period from the ones before it and one posterior predictive draw of it per
+    posterior draw, arrays shaped (chain, draw, date).
+
+    The prediction is the forecast of :func:`_forecast` at horizon 1, the convention of fitted values for AR
+    errors (statsmodels' and R's ``Arima``): X_t beta + phi r_{t-1}, r the regression residual, with predictive sd
+    sigma; the first period has no predecessor, so it is X_1 beta with the stationary sd sigma / sqrt(1 - phi^2)
+    (as in the likelihood). With independent errors (phi = 0) both are CausalPy's fit, mu = X beta and y_hat. So
+    the fit continues into the counterfactual: at the first forecast day its band is as wide as the fit's. The
+    noise is centred date by date as in :func:`_forecast`, from a random stream of its own (no other number
+    changes).
+    """
+    regression = np.einsum("cdk,nk->cdn", posterior.beta, X)
+    if posterior.phi is None:
+        mean, spread = regression, np.broadcast_to(posterior.sigma[..., None], regression.shape)
+    else:
+        phi = posterior.phi[..., None]
+        residual = y - regression
+        mean = regression + phi * np.concatenate([np.zeros_like(residual[..., :1]), residual[..., :-1]], axis=-1)
+        spread = np.concatenate([posterior.sigma[..., None] / np.sqrt(1 - phi**2),
+                                 np.broadcast_to(posterior.sigma[..., None], residual[..., 1:].shape)], axis=-1)
+    noise = spread * np.random.default_rng([seed, _FIT_STREAM]).standard_normal(mean.shape)
+    return regression, mean, mean + noise - noise.mean(axis=(0, 1))
+
+
+def _forecast(posterior: _Posterior, X: np.ndarray, last_x: np.ndarray, last_y: float,
+              seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Posterior forecast of the untreated outcome at the rows of ``X``, the periods right after the last fitted
     one (regressors ``last_x``, outcome ``last_y``): its conditional mean and one predictive draw per posterior draw.
 
@@ -154,9 +252,8 @@ def _forecast(posterior, X: np.ndarray, last_x: np.ndarray, last_y: float, seed:
     posterior draws date by date, so the draws' mean equals the conditional mean exactly and the Monte Carlo error
     of the simulated noise never moves a point estimate. Arrays are shaped (chain, draw, date).
     """
-    beta = posterior["beta"].isel(treated_units=0).to_numpy()
-    sigma = posterior["y_hat_sigma"].isel(treated_units=0).to_numpy()
-    phi = posterior["phi"].to_numpy() if "phi" in posterior else np.zeros_like(sigma)
+    beta, sigma = posterior.beta, posterior.sigma
+    phi = np.zeros_like(sigma) if posterior.phi is None else posterior.phi
     anchor = last_y - beta @ np.asarray(last_x, dtype=float)
     horizon = np.arange(1, X.shape[0] + 1)
     mean = np.einsum("cdk,nk->cdn", beta, np.asarray(X, dtype=float)) + phi[..., None] ** horizon * anchor[..., None]
@@ -167,77 +264,3 @@ def _forecast(posterior, X: np.ndarray, last_x: np.ndarray, last_y: float, seed:
         previous = phi * previous + innovations[..., step]
         noise[..., step] = previous
     return mean, mean + noise - noise.mean(axis=(0, 1))
-
-
-@functools.cache
-def _regression_class(errors: str):
-    """CausalPy's ``LinearRegression`` sampled by nutpie, with ``errors`` residuals (class built lazily)."""
-    import arviz as az
-    import nutpie
-    import xarray as xr
-    from causalpy.pymc_models import LinearRegression
-
-    class NutpieRegression(LinearRegression):
-        """CausalPy's priors and regression mean; the likelihood of the module doc's ``errors`` model.
-
-        ``predict`` evaluates on the posterior draws directly (no new compiled function per call): in sample it
-        gives the regression mean ``mu`` = X beta, which CausalPy subtracts for its pre-period impact (the
-        regression residuals); out of sample (CausalPy's post period) it gives :func:`_forecast` from the last
-        fitted period, ``mu`` being the forecast's conditional mean and ``y_hat`` its predictive draws.
-        ``sample_kwargs`` holds ``random_seed``, ``draws``, ``tune`` and ``chains``.
-        """
-
-        def fit(self, X, y, coords=None):
-            n_coefficients = X.shape[1]
-            design, outcome = np.asarray(X, dtype=float), np.asarray(y, dtype=float).ravel()
-            prior_mean = np.broadcast_to(self.priors["beta"].parameters["mu"], (n_coefficients,)).astype(float)
-            prior_sd = np.broadcast_to(self.priors["beta"].parameters["sigma"], (n_coefficients,)).astype(float)
-            compiled = _compiled_model(n_coefficients, errors).with_data(
-                X=design, y=outcome.reshape(-1, 1), beta_mu=prior_mean, beta_sigma=prior_sd
-            )
-            settings = self.sample_kwargs
-            self.idata = nutpie.sample(
-                compiled,
-                draws=settings["draws"],
-                tune=settings["tune"],
-                chains=settings["chains"],
-                cores=min(settings["chains"], os.cpu_count() or 1),
-                seed=settings["random_seed"],
-                progress_bar=False,
-                save_warmup=False,
-            )
-            posterior = self.idata.posterior
-            if errors == "ar1":
-                beta = _conditional_coefficients(posterior, design, outcome, prior_mean, prior_sd,
-                                                 settings["random_seed"])
-                posterior["beta"] = (("chain", "draw", "treated_units", "coeffs"), beta[:, :, None, :])
-            self.idata.posterior = posterior.assign_coords(coeffs=list(X.coeffs.values))
-            self.last_fitted = (design[-1], float(outcome[-1]))
-            return self.idata
-
-        def predict(self, X, coords=None, out_of_sample=False, **kwargs):
-            posterior = self.idata.posterior
-            if out_of_sample:
-                mu, y_hat = _forecast(posterior, np.asarray(X, dtype=float), *self.last_fitted,
-                                      self.sample_kwargs["random_seed"])
-            else:
-                beta = posterior["beta"].isel(treated_units=0).to_numpy()
-                mu, y_hat = np.einsum("cdk,nk->cdn", beta, np.asarray(X, dtype=float)), None
-            dims = ("chain", "draw", "obs_ind", "treated_units")
-            draws = {"mu": (dims, mu[..., None])} | ({} if y_hat is None else {"y_hat": (dims, y_hat[..., None])})
-            coords = {
-                "chain": posterior.chain.values,
-                "draw": posterior.draw.values,
-                "obs_ind": X.obs_ind.values,
-                "treated_units": ["unit_0"],
-            }
-            return az.InferenceData(posterior_predictive=xr.Dataset(draws, coords=coords))
-
-    return NutpieRegression
-
-
-def _model(prior_mean: np.ndarray, prior_sd: np.ndarray, sampler: dict, errors: str):
-    from pymc_extras.prior import Prior
-
-    beta = Prior("Normal", mu=prior_mean, sigma=prior_sd, dims=("treated_units", "coeffs"))
-    return _regression_class(errors)(sample_kwargs=dict(sampler), priors={"beta": beta})

@@ -26,10 +26,15 @@ renamed as (
         "hrvScore" as hrv_score,
         "restingHeartRate" as resting_heart_rate,
         "activityStrain" as activity_strain,
+        steps,
 
-        ---------- time
+        ---------- where it came from
+        cast(source as varchar) as source,
+        "externalId" as external_id,
+
+        ---------- time: an imported row names its user's day; a self-report is dated by its instant
         "timestamp" as recorded_at,
-        {{ local_date('"timestamp"') }} as local_date
+        coalesce("localDate", {{ local_date('"timestamp"') }}) as local_date
 
     from source
 

@@ -1,6 +1,7 @@
 """The analysis figures on small deterministic cases: every figure saves a 300 dpi PNG and an SVG beside it, the
 time-series figures shade and label the design's phases (A1, B1, A2, B2), the ITS figure has CausalPy's three
-panels over every analysed change, and the change-point confidences stay inside the axes, clear of the title."""
+panels over every analysed change (the model's fit over each pre period included), and the change-point
+confidences stay inside the axes, clear of the title."""
 
 import copy
 import xml.etree.ElementTree as ET
@@ -42,19 +43,19 @@ def its_case():
     series = pd.Series(np.r_[np.full(10, 1.0), np.full(10, 3.0), np.full(10, 1.5), np.full(10, 3.5)], index=DAYS,
                        name="score")
 
-    def counterfactual(first: int, last: int, level: float) -> dict:
+    def path(first: int, last: int, level: float, name: str) -> dict:
         dates = DAYS[first:last]
-        return {"dates": [day.date().isoformat() for day in dates], "predicted": [level] * len(dates),
+        return {"dates": [day.date().isoformat() for day in dates], name: [level] * len(dates),
                 "observed": list(series.iloc[first:last]), "lower95": [level - 1] * len(dates),
                 "upper95": [level + 1] * len(dates)}
 
     changes = [
         {"intervention": "2024-03-11", "treatmentEnd": "2024-03-21", "preDays": 10, "treatmentDays": 10,
-         "counterfactual": counterfactual(10, 30, 1.0), "causalEffect": {"cumulative": 20.0,
-                                                                         "cumulativeHdi95": [10.0, 30.0]}},
+         "preFit": path(0, 10, 0.75, "fitted"), "counterfactual": path(10, 30, 1.0, "predicted"),
+         "causalEffect": {"cumulative": 20.0, "cumulativeHdi95": [10.0, 30.0]}},
         {"intervention": "2024-03-31", "treatmentEnd": None, "preDays": 10, "treatmentDays": 10,
-         "counterfactual": counterfactual(30, 40, 1.5), "causalEffect": {"cumulative": 20.0,
-                                                                         "cumulativeHdi95": [12.0, 28.0]}},
+         "preFit": path(20, 30, 1.5, "fitted"), "counterfactual": path(30, 40, 1.5, "predicted"),
+         "causalEffect": {"cumulative": 20.0, "cumulativeHdi95": [12.0, 28.0]}},
     ]
     effect = {"mean": 2.0, "hdi95": [1.0, 3.0], "cumulative": 40.0, "cumulativeHdi95": [25.0, 55.0]}
     return series, changes, effect
@@ -95,19 +96,29 @@ def test_its_figure_has_three_panels_over_every_change_and_the_abab_phases(tmp_p
     # both changes (both B phases) drawn: a dashed counterfactual and a band each, over every counterfactual day
     dashed = [line for line in fit_ax.get_lines() if line.get_linestyle() == "--"]
     assert len(dashed) == 2 and [len(line.get_xdata()) for line in dashed] == [20, 10]
-    assert len([c for c in fit_ax.collections if isinstance(c, PolyCollection)]) == 2
     assert pd.Timestamp(dashed[1].get_xdata()[-1]) == DAYS[-1]
-    # the pointwise effect is observed - counterfactual; its band is observed minus the counterfactual band
-    effect_lines = [line for line in point_ax.get_lines() if line.get_marker() == "o"]
-    assert [list(line.get_ydata()[:2]) for line in effect_lines] == [[2.0, 2.0], [2.0, 2.0]]
-    assert len([c for c in point_ax.collections if isinstance(c, PolyCollection)]) == 2
+    # and each change's model fit over its own pre period (A1; A2), solid, with its band
+    solid = [line for line in fit_ax.get_lines()
+             if line.get_linestyle() == "-" and line.get_color() == figures._COUNTERFACTUAL_COLOUR]
+    assert [(pd.Timestamp(line.get_xdata()[0]), len(line.get_xdata())) for line in solid] == [(DAYS[0], 10),
+                                                                                             (DAYS[20], 10)]
+    assert [list(line.get_ydata()[:1]) for line in solid] == [[0.75], [1.5]]
+    assert len([c for c in fit_ax.collections if isinstance(c, PolyCollection)]) == 4
+    # the pointwise panel: residuals (observed - fit) over the pre periods, then the effect (observed -
+    # counterfactual); each band is observed minus the model's band
+    pointwise = [line for line in point_ax.get_lines() if line.get_marker() == "o"]
+    assert [(len(line.get_xdata()), line.get_ydata()[0]) for line in pointwise] == [(10, 0.25), (20, 2.0),
+                                                                                   (10, 0.0), (10, 2.0)]
+    bands = [c for c in point_ax.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 4 and bands[0].get_paths()[0].vertices[:, 1].min() == pytest.approx(-0.75)
     # the running sum over each treatment phase (10 days), ending at the phase's total with its HDI
     running = [line for line in total_ax.get_lines() if len(line.get_xdata()) == 10]
     assert [line.get_ydata()[-1] for line in running] == pytest.approx([20.0, 20.0])
     assert len(total_ax.containers) == 2  # one error bar per change
     assert "pooled total +40" in total_ax.get_title(loc="left")
     labels = [text.get_text() for text in figure.legends[0].get_texts()]
-    assert "pre period the model was fitted on" in labels
+    assert {"model fit (pre)", "model fit 95% HDI (pre)", "residual: observed - model fit (pre), 95% HDI",
+            "counterfactual: pre-period model projected"} <= set(labels)
 
 
 def test_its_figure_without_conditions_derives_the_phases_from_the_changes():

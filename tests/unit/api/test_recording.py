@@ -1,65 +1,265 @@
-"""Recording on-demand computations: the answer's numbers as metrics, the MLflow run and (for a protocol) the
-analysis_runs row, and every computation that could not be recorded logged, never dropped silently."""
+"""Recording on-demand computations through the journal, on a real SQLite journal, a real MLflow SQLite store and
+(for a protocol's analysis_runs rows) the real PostgreSQL writer login: every journalled computation is recorded
+exactly once, across a process that dies before recording, a crash halfway through recording, a stop before the
+backlog is drained; what cannot be journalled or recorded is logged naming it."""
 
 import logging
-from contextlib import contextmanager
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from functools import partial
+
+import pytest
 
 from americano_pipeline.api import recording
-from americano_pipeline.api.recording import Recorder, computation, numbers
+from americano_pipeline.api.journal import Journal
+from americano_pipeline.api.recording import Computation, Recorder, computation, numbers
 from americano_pipeline.lineage.code_state import GitState
+from americano_pipeline.lineage.tracking import Tracker
+from americano_pipeline.source.connection import WRITER_ROLE, connect
+from americano_pipeline.source.schema import ensure_schema
+from tests.support import login_url
 
+PROTOCOL_ID = "c" + "b" * 24
 ANSWER = {"pValue": 0.03, "passesSCEDStandards": True, "permutationDistribution": [1.0, 2.0],
-          "effectSizes": {"NAP": 0.8, "NAP_CI": [0.6, 0.9]}, "protocolId": "c" + "a" * 24,
+          "effectSizes": {"NAP": 0.8, "NAP_CI": [0.6, 0.9]}, "protocolId": PROTOCOL_ID,
           "interpretation": "text", "provenance": {"method": "m", "parameters": {"metric": "x"},
                                                    "dataVersionHash": "d1"}}
+SERIES_ANSWER = {**ANSWER, "protocolId": None}
 
+# A server process that journals the computations it is given (JSON lines on stdin) and then dies at the
+# chosen point: before recording anything, or halfway through recording its first computation.
+CHILD = """
+import os, sys
+from functools import partial
+from pathlib import Path
+from americano_pipeline.api import recording
+from americano_pipeline.api.journal import Journal
+from americano_pipeline.lineage.code_state import GitState
+from americano_pipeline.lineage.tracking import Tracker
+from americano_pipeline.source.connection import WRITER_ROLE, connect
 
-class FakeTracker:
-    def __init__(self, fail: bool = False):
-        self.runs, self.fail = [], fail
-
-    def log_run(self, experiment, run_name, *, params, metrics, tags):
-        if self.fail:
-            raise RuntimeError("store down")
-        self.runs.append((experiment, tags, metrics))
-        return f"run{len(self.runs)}"
+journal_path, tracking_uri, writer_url, crash = sys.argv[1:]
+die = lambda *args, **kwargs: os._exit(3)
+tracker = Tracker(tracking_uri, None)
+writer = partial(connect, writer_url, role=WRITER_ROLE)
+if crash == "run created":
+    created = tracker._created
+    tracker._created = lambda *args, **kwargs: (created(*args, **kwargs), die())
+elif crash == "run finished":
+    writer = die
+journal = Journal(Path(journal_path))
+if crash == "row written":
+    journal.done = die
+recorder = recording.Recorder(tracker, writer, idle=lambda: True, journal=journal)
+recorder.__dict__["_git"] = GitState("abc", False)
+for line in sys.stdin:
+    recorder.submit(recording.Computation.from_json(line))
+if crash == "before recording":
+    os._exit(0)
+recorder.start()
+recorder._thread.join(60)
+os._exit(1)  # the crash point was never reached
+"""
 
 
 def test_the_answers_numbers_are_its_metrics():
     assert numbers(ANSWER) == {"pValue": 0.03, "effectSizes.NAP": 0.8}
 
 
-def test_a_protocols_computation_gets_an_mlflow_run_and_an_exploratory_analysis_runs_row(monkeypatch):
-    rows = []
+def test_a_cached_answer_is_recorded_as_cached():
+    fresh = computation("abab-randomization-test", "u1", ANSWER, recording.now())
+    cached = computation("abab-randomization-test", "u1", {**ANSWER, "provenance": {**ANSWER["provenance"],
+                                                                                   "cached": True}}, recording.now())
+    assert (fresh.cached, cached.cached) == (False, True)
+    assert Computation.from_json(cached.to_json()).cached is True
 
-    @contextmanager
-    def writer():
-        yield "conn"
 
-    monkeypatch.setattr(recording, "insert_analysis_run", lambda conn, row: rows.append(row))
-    tracker = FakeTracker()
-    recorder = Recorder(tracker, writer, idle=lambda: True)
-    recorder.__dict__["_git"] = GitState("abc", False)
+def test_a_computation_survives_its_journal_form():
     done = computation("abab-randomization-test", "u1", ANSWER, recording.now())
-    assert recorder.record(done) == "run1"
-    experiment, tags, _ = tracker.runs[0]
-    assert experiment == "research-api/abab-randomization-test"
-    assert tags["api.user"] == "u1" and tags["dvc.raw_current"] == "d1" and tags["git.commit"] == "abc"
-    [row] = rows
-    assert row.id == done.id and row.mlflow_run_id == "run1" and row.input_params["exploratory"] is True
+    assert Computation.from_json(done.to_json()) == done
 
 
-def test_computations_that_cannot_be_recorded_are_logged(monkeypatch, caplog):
-    monkeypatch.setattr(recording, "BACKLOG", 1)
-    recorder = Recorder(FakeTracker(fail=True), None, idle=lambda: True)
-    recorder.__dict__["_git"] = GitState("abc", False)
-    done = computation("sequential-boundaries", "u1", {**ANSWER, "protocolId": None}, recording.now())
+@pytest.fixture
+def store(tmp_path):
+    """A fresh MLflow SQLite store: its URI."""
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+@pytest.fixture
+def writer_url(pg_cluster, make_database):
+    """A database with the schema and the protocol PROTOCOL_ID: the URL of its writer login."""
+    url = make_database()
+    with connect(url) as conn:
+        ensure_schema(conn)
+        conn.execute(
+            """INSERT INTO experiment_protocols (id, "userId", "protocolName", hypothesis, "startDate",
+               "designType", "primaryOutcome", "sampleSizeTarget", "analysisPlan")
+               VALUES (%s, 'u1', 'p', 'h', now(), 'ABAB', 'engagement_score', 40, 'plan')""", (PROTOCOL_ID,))
+    return login_url(pg_cluster, url, WRITER_ROLE)
+
+
+def recorder(journal_path, store: str, writer_url: str | None, idle=lambda: True) -> Recorder:
+    writer = partial(connect, writer_url, role=WRITER_ROLE) if writer_url else None
+    made = Recorder(Tracker(store, None), writer, idle=idle, journal=Journal(journal_path))
+    made.__dict__["_git"] = GitState("abc", False)
+    return made
+
+
+def drained(made: Recorder, seconds: float = 60) -> None:
+    """Wait until the journal of ``made`` is empty, then close it."""
+    deadline = time.monotonic() + seconds
+    while made._journal.pending() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    made.close()
+
+
+def runs(store: str) -> list:
+    """Every run of the store's research-api experiments, whatever its status."""
+    client = Tracker(store, None).client
+    experiments = [e.experiment_id for e in client.search_experiments() if e.name.startswith("research-api/")]
+    return client.search_runs(experiments, max_results=10_000) if experiments else []
+
+
+def analysis_runs(writer_url: str) -> list[tuple]:
+    with connect(writer_url, role=WRITER_ROLE) as conn:
+        return conn.execute('SELECT id, "mlflowRunId", "inputParams" FROM analysis_runs ORDER BY id').fetchall()
+
+
+def computations(count: int) -> list[Computation]:
+    """``count`` computations, every third a protocol's randomization test, the others a user's series."""
+    return [computation("abab-randomization-test", "u1", ANSWER, recording.now()) if index % 3 == 0 else
+            computation("change-points", "u1", SERIES_ANSWER, recording.now()) for index in range(count)]
+
+
+def serve_and_die(journal_path, store: str, writer_url: str, crash: str, submitted: list[Computation]) -> None:
+    """A server process that journals ``submitted`` and dies at ``crash`` (CHILD)."""
+    child = subprocess.run([sys.executable, "-c", CHILD, str(journal_path), store, writer_url, crash],
+                           input="".join(done.to_json() + "\n" for done in submitted), capture_output=True,
+                           text=True, timeout=120)
+    assert child.returncode == (0 if crash == "before recording" else 3), child.stderr[-2000:]
+
+
+@pytest.mark.integration
+def test_computations_journalled_by_a_process_that_died_are_recorded_once_by_the_next(tmp_path, store, writer_url):
+    submitted = computations(30)
+    serve_and_die(tmp_path / "journal.sqlite", store, writer_url, "before recording", submitted)
+    assert runs(store) == [] and analysis_runs(writer_url) == []
+    survivor = recorder(tmp_path / "journal.sqlite", store, writer_url)
+    survivor.start()
+    drained(survivor)
+    recorded = runs(store)
+    assert Counter(run.data.tags["api.computation_id"] for run in recorded) == Counter(d.id for d in submitted)
+    by_id = {run.data.tags["api.computation_id"]: run for run in recorded}
+    for done in submitted:
+        run = by_id[done.id]
+        assert run.info.status == "FINISHED" and run.data.tags["api.endpoint"] == done.endpoint
+        assert run.data.tags["api.user"] == "u1" and run.data.tags["git.commit"] == "abc"
+        assert run.data.metrics == {"pValue": 0.03, "effectSizes.NAP": 0.8}
+    assert run.data.params == {key: str(value) for key, value in done.parameters.items()}
+    assert run.data.tags["api.cached"] == "false"
+    rows = analysis_runs(writer_url)
+    protocols = sorted(d.id for d in submitted if d.protocol_id)
+    assert [row[0] for row in rows] == protocols and len(protocols) == 10
+    assert all(row[1] == by_id[row[0]].info.run_id and row[2]["exploratory"] is True for row in rows)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("crash", "status", "rows"), [("run created", "RUNNING", 0), ("run finished", "FINISHED", 0),
+                                                        ("row written", "FINISHED", 1)])
+def test_a_crash_halfway_through_recording_is_replayed_without_a_duplicate(tmp_path, store, writer_url, crash,
+                                                                           status, rows):
+    done = computations(1)[0]
+    serve_and_die(tmp_path / "journal.sqlite", store, writer_url, crash, [done])
+    [started] = runs(store)
+    assert started.data.tags["api.computation_id"] == done.id and started.info.status == status
+    assert len(analysis_runs(writer_url)) == rows
+    survivor = recorder(tmp_path / "journal.sqlite", store, writer_url)
+    survivor.start()
+    drained(survivor)
+    [run] = runs(store)
+    assert run.info.run_id == started.info.run_id and run.info.status == "FINISHED"
+    assert run.data.metrics == {"pValue": 0.03, "effectSizes.NAP": 0.8}
+    assert run.data.params == {key: str(value) for key, value in done.parameters.items()}
+    assert run.data.tags["api.cached"] == "false"
+    assert [row[:2] for row in analysis_runs(writer_url)] == [(done.id, run.info.run_id)]
+
+
+@pytest.mark.integration
+def test_two_recorders_on_one_journal_record_each_computation_once(tmp_path, store, writer_url):
+    submitted = computations(40)
+    serve_and_die(tmp_path / "journal.sqlite", store, writer_url, "before recording", submitted)
+    pair = [recorder(tmp_path / "journal.sqlite", store, writer_url) for _ in range(2)]
+    for made in pair:
+        made.start()
+    drained(pair[0])
+    pair[1].close()
+    assert Counter(run.data.tags["api.computation_id"] for run in runs(store)) == Counter(d.id for d in submitted)
+    assert sorted(row[0] for row in analysis_runs(writer_url)) == sorted(d.id for d in submitted if d.protocol_id)
+
+
+@pytest.mark.integration
+def test_a_stop_before_the_backlog_is_recorded_leaves_it_for_the_next_start(tmp_path, store, monkeypatch, caplog):
+    monkeypatch.setattr(recording, "DRAIN_SECONDS", 0.0)
+    busy = threading.Event()
+    first = recorder(tmp_path / "journal.sqlite", store, None, idle=lambda: not busy.is_set())
+    busy.set()
+    first.start()
+    submitted = [computation("change-points", "u1", SERIES_ANSWER, recording.now()) for _ in range(5)]
+    for done in submitted:
+        first.submit(done)
+    with caplog.at_level(logging.WARNING, logger=recording.__name__):
+        first.close()
+    assert any("5 computations not recorded yet remain in journal" in record.getMessage() and
+               "next start" in record.getMessage() for record in caplog.records)
+    assert runs(store) == []
+    second = recorder(tmp_path / "journal.sqlite", store, None)
+    second.start()
+    drained(second)
+    assert sorted(run.data.tags["api.computation_id"] for run in runs(store)) == sorted(d.id for d in submitted)
+
+
+@pytest.mark.integration
+def test_recording_waits_for_the_idle_pool_at_most_the_deferral(tmp_path, store, monkeypatch):
+    monkeypatch.setattr(recording, "MAX_DEFER_SECONDS", 1.5)
+    busy = threading.Event()
+    busy.set()
+    made = recorder(tmp_path / "journal.sqlite", store, None, idle=lambda: not busy.is_set())
+    made.start()
+    made.submit(computation("change-points", "u1", SERIES_ANSWER, recording.now()))
+    time.sleep(0.5)
+    assert made._journal.pending() == 1  # deferred while the pool works
+    drained(made, seconds=10)  # recorded once the deferral is over, though the pool is still busy
+    assert len(runs(store)) == 1
+
+
+def test_a_computation_the_journal_refuses_is_logged_by_name_and_the_caller_goes_on(tmp_path, caplog):
+    (tmp_path / "file").write_text("not a directory")
+    made = recorder(tmp_path / "file" / "journal.sqlite", "sqlite:///unused.db", None)
+    done = computation("sequential-boundaries", "u1", SERIES_ANSWER, recording.now())
     with caplog.at_level(logging.ERROR, logger=recording.__name__):
-        recorder.submit(done)
-        recorder.submit(done)  # the backlog of one is full: logged
-        recorder.start()
-        recorder.close()  # the failing store: logged with its traceback
-    messages = [record.getMessage() for record in caplog.records]
-    assert any("already wait to be recorded" in message for message in messages)
-    assert any(message.endswith("not recorded") and record.exc_info
-               for message, record in zip(messages, caplog.records))
+        made.submit(done)
+    [record] = caplog.records
+    assert record.getMessage().startswith(f"computation {done.id} (sequential-boundaries of u1) not recorded: "
+                                          f"journal {tmp_path / 'file' / 'journal.sqlite'} refused it")
+
+
+def test_a_failed_recording_is_logged_by_name_and_kept_for_a_later_attempt(tmp_path, caplog):
+    (tmp_path / "file").write_text("not a directory")
+    made = recorder(tmp_path / "journal.sqlite", f"sqlite:///{tmp_path / 'file' / 'mlflow.db'}", None)
+    done = computation("change-points", "u1", SERIES_ANSWER, recording.now())
+    made.submit(done)
+    with caplog.at_level(logging.ERROR, logger=recording.__name__):
+        made.start()
+        deadline = time.monotonic() + 30
+        while not caplog.records and time.monotonic() < deadline:
+            time.sleep(0.05)
+        made.close()
+    failure = caplog.records[0]
+    assert failure.getMessage() == (f"computation {done.id} (change-points of u1) not recorded (attempt 1); "
+                                    f"trying again in {recording.RETRY_SECONDS:.0f} s")
+    assert failure.exc_info is not None
+    kept = Journal(tmp_path / "journal.sqlite")
+    assert kept.pending() == 1 and kept.claim() is None  # kept, waiting for its next attempt

@@ -13,7 +13,7 @@ NOW = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
 
 def context_row(number: int, sleep_hours: float) -> dict:
     return {"id": f"c{number:024d}", "userId": "c" + "u" * 24, "timestamp": NOW, "mood": "MEDIUM",
-            "energyLevel": 5, "location": "HOME", "sleepHours": sleep_hours}
+            "energyLevel": 5, "location": "HOME", "sleepHours": sleep_hours, "source": "SELF_REPORT"}
 
 
 def write_cut(directory, snapshot_id: str, rows_by_table: dict[str, list[dict]]) -> dict[str, SnapshotFile]:

@@ -28,5 +28,7 @@ def test_a_null_integer_beside_a_failing_integer_keeps_both_as_they_are(tmp_path
     report = _report(tmp_path, "context_metadata", [
         {**context_row(1, 7.0), "energyLevel": None}, {**context_row(2, 7.0), "energyLevel": 11}])
     assert report.summary() == (
-        f"context_metadata: 2 of 2 rows fail: energyLevel not_nullable (e.g. id c{1:024d} value NULL); "
-        f"energyLevel in_range(1.0, 10.0) (e.g. id c{2:024d} value '11')")
+        f"context_metadata: 2 of 2 rows fail: mood self_report_complete (e.g. id c{1:024d} value 'context "
+        f"c{1:024d}: a SELF_REPORT row without'); energyLevel in_range(1.0, 10.0) (e.g. id c{2:024d} value '11')")
+    assert report.violations.loc[report.violations["rule"] == "self_report_complete", "value"].tolist() == [
+        f"context c{1:024d}: a SELF_REPORT row without energyLevel"]

@@ -219,6 +219,15 @@ def test_deviations_and_limitations_come_from_the_data(tmp_path):
     assert "retrospectively" in limitations
 
 
+def test_a_result_older_than_the_warehouse_is_named_in_the_limitations(tmp_path):
+    base = inputs(tmp_path)
+    assert "older one" not in " ".join(build_report(base).item("20").paragraphs)
+    base.results["its_result"]["provenance"]["dataVersionHash"] = "0999.dir"
+    limitations = " ".join(build_report(base).item("20").paragraphs)
+    assert ("The warehouse is now at data version 1776.dir; its_result was computed on an older one (its latest run "
+            "failed or has not run yet)") in limitations
+
+
 def test_unreadable_registration_is_not_reported_with_the_reason(tmp_path):
     base = inputs(tmp_path)
     report = build_report(ReportInputs(**{**base.__dict__, "registration": None,

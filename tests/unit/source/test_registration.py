@@ -216,12 +216,15 @@ def test_a_file_that_is_not_yaml_or_missing_is_named(tmp_path):
         prepare(["a", "list"])
 
 
-def test_validate_prints_the_schedule_and_refuses_a_broken_file(tmp_path, capsys):
+def test_validate_prints_the_schedule_and_refuses_a_broken_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("AMERICANO_DATA_DIR", str(tmp_path / "data"))  # no cluster here: overlap cannot be checked
+    monkeypatch.delenv("AMERICANO_DATABASE_URL", raising=False)
     assert main(["protocol", "validate", str(MB)]) == 0
     out = capsys.readouterr().out
     assert "MULTIPLE_BASELINE" in out and "randomization seed 424242 (from the file)" in out
     assert "study time intervention" in out and "1/750 = 0.00133 <= alpha = 0.05" in out
     assert "nothing written" in out
+    assert "overlap with the user's other protocols not checked (the local cluster at " in out
     broken = tmp_path / "broken.yaml"
     broken.write_text(MB.read_text().replace("alpha: 0.05", "alpha: 0.5")
                       .replace("outcome: engagement_score", "outcome: steps"))

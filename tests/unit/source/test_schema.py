@@ -20,7 +20,7 @@ def test_all_five_tables_with_prisma_column_names():
 
 def test_enums_and_ranges():
     assert set(enums()) == {"ExperimentDesignType", "PhaseType", "MoodLevel", "LocationType", "EventType",
-                            "CompletionQuality", "EngagementLevel"}
+                            "CompletionQuality", "EngagementLevel", "ContextSource"}
     assert enums()["PhaseType"] == ("BASELINE", "INTERVENTION_A", "INTERVENTION_B", "WASHOUT")
     assert len(enums()["EventType"]) == 13
     assert tables()["behavioral_events"].ranges == {

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 from scipy import signal
+
+from americano_pipeline.stats.its.sampler import _Posterior
 
 START = pd.Timestamp("2024-01-01")
 INTERVENTION = START + pd.Timedelta(days=30)
@@ -26,14 +27,11 @@ def ar1_covariance(n: int, phi: float, sigma: float) -> np.ndarray:
     return sigma**2 / (1 - phi**2) * phi ** np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
 
 
-def constant_posterior(sigma: float, phi: float | None, beta=None) -> xr.Dataset:
-    """2 chains x 2000 draws all equal to these values (``phi`` None: independent errors; ``beta`` None: absent)."""
-    data = {"y_hat_sigma": (("chain", "draw", "treated_units"), np.full((2, 2000, 1), sigma))}
-    if phi is not None:
-        data["phi"] = (("chain", "draw"), np.full((2, 2000), phi))
-    if beta is not None:
-        data["beta"] = (("chain", "draw", "treated_units", "coeffs"), np.tile(np.asarray(beta, float), (2, 2000, 1, 1)))
-    return xr.Dataset(data)
+def constant_posterior(sigma: float, phi: float | None, beta=None) -> _Posterior:
+    """2 chains x 2000 draws all equal to these values (``phi`` None: independent errors; ``beta`` None: zeros)."""
+    coefficients = np.zeros(1) if beta is None else np.asarray(beta, dtype=float)
+    return _Posterior(beta=np.tile(coefficients, (2, 2000, 1)), sigma=np.full((2, 2000), sigma),
+                      phi=None if phi is None else np.full((2, 2000), phi))
 
 
 def step_series(effect: float, seed: int, n_pre: int = 30, n_post: int = 14) -> pd.Series:

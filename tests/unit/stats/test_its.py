@@ -97,7 +97,8 @@ def test_hac_cross_check_matches_hand_built_ols_and_recovers_the_level_change():
         ({"intervention_date": "not a date"}, r"intervention_date could not be read as a date: 'not a date'"),
         ({"intervention_date": "2024-01-05"}, r"pre period has 4 observations before 2024-01-05; at least 5 "
                                               r"are needed \(max\(5, 1 coefficient \+"),
-        ({"pre_period_days": 9, "day_of_week": True, "trend": True}, r"pre period has 9 observations before 2024-01-31; at least 11"),
+        ({"pre_period_days": 9, "day_of_week": True, "trend": True},
+         r"pre period has 9 observations before 2024-01-31; at least 11"),
         ({"day_of_week": "yes"}, r"day_of_week must be True, False or None \(automatic\), got 'yes'"),
         ({"pre_period_days": 0}, r"pre_period_days must be a whole number of days >= 1, got 0"),
         ({"post_period_days": 2.5}, r"post_period_days must be a whole number of days >= 1, got 2.5"),
@@ -199,12 +200,13 @@ def test_to_dict_is_json_with_exactly_the_documented_keys(known_effect):
     out = known_effect[1].to_dict()
     assert json.loads(json.dumps(out)) == out
     assert plain_json_types(out)
-    assert set(out) == {"causalEffect", "counterfactual", "diagnostics", "interpretation", "crossCheck", "persistence",
-                        "autocorrelation"}
+    assert set(out) == {"causalEffect", "counterfactual", "preFit", "diagnostics", "interpretation", "crossCheck",
+                        "persistence", "autocorrelation"}
     assert set(out["causalEffect"]) == {"mean", "sd", "hdi95", "probability_positive", "cumulative",
                                         "cumulativeHdi95", "method", "trendContribution"}
     assert set(out["causalEffect"]["trendContribution"]) == {"mean", "hdi95"}  # 30 baseline days >= 14 after
     assert set(out["counterfactual"]) == {"dates", "predicted", "observed", "lower95", "upper95"}
+    assert set(out["preFit"]) == {"dates", "fitted", "observed", "lower95", "upper95"}
     assert set(out["diagnostics"]) == {"rhat", "ess_bulk", "ess_tail", "residualLag1Autocorrelation",
                                        "autocorrelationWarning"}
     assert set(out["crossCheck"]) == {"method", "levelChange", "se", "ci95", "pValue", "hacMaxLags", "nObs"}
@@ -212,6 +214,35 @@ def test_to_dict_is_json_with_exactly_the_documented_keys(known_effect):
     assert out["autocorrelation"]["errors"] == "ar1"
     assert set(out["autocorrelation"]["phi"]) == {"mean", "sd", "hdi95", "probability_positive"}
     assert isinstance(out["interpretation"], str) and "95% HDI" in out["interpretation"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("errors", ["ar1", "iid"])
+def test_the_pre_period_fit_recovers_a_known_level_and_its_band_covers_the_baseline(errors):
+    """Level 50 with noise sd 0.5 over 30 baseline days: the fitted level is 50 within 0.3 (its standard error is
+    about 0.1), the band is about 50 +- 1.96 * 0.5 and holds about 95% of the baseline days."""
+    rng = np.random.default_rng(31)
+    series = daily(np.r_[rng.normal(50, 0.5, 30), rng.normal(55, 0.5, 14)])
+    pre = its.bayesian_its(series, INTERVENTION, trend=False, day_of_week=False, errors=errors, seed=1).to_dict()
+    fitted = pre["preFit"]
+    assert fitted["dates"] == [day.date().isoformat() for day in series.index[:30]]
+    assert fitted["observed"] == series.iloc[:30].tolist()
+    assert fitted["fitted"] == pytest.approx(np.full(30, 50.0), abs=0.3)
+    lower, upper = np.array(fitted["lower95"]), np.array(fitted["upper95"])
+    assert np.all(lower < fitted["fitted"]) and np.all(np.array(fitted["fitted"]) < upper)
+    assert upper - lower == pytest.approx(np.full(30, 2 * 1.96 * 0.5), rel=0.35)
+    assert np.mean((lower <= series.iloc[:30]) & (series.iloc[:30] <= upper)) >= 0.85
+
+
+@pytest.mark.slow
+def test_the_pre_period_fit_follows_the_trend_and_the_segmented_model_has_one_too():
+    t = np.arange(44)
+    series = daily(20 + 0.5 * t + np.random.default_rng(32).normal(0, 0.5, 44) + 5 * (t >= 30))
+    for out in (its.bayesian_its(series, INTERVENTION, day_of_week=False, seed=2).to_dict(),
+                its.bayesian_its(series, INTERVENTION, day_of_week=False, prior_effect_mean=0.0,
+                                 prior_effect_sd=100.0, seed=2).to_dict()):
+        assert out["preFit"]["dates"] == [day.date().isoformat() for day in series.index[:30]]
+        assert out["preFit"]["fitted"] == pytest.approx(20 + 0.5 * t[:30], abs=0.5)
 
 
 @pytest.mark.slow

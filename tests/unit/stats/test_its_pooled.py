@@ -61,6 +61,11 @@ def test_the_pooled_effect_weights_each_change_by_its_treatment_days_and_covers_
                                               + (10 / 16 * second["causalEffect"]["sd"]) ** 2, rel=0.1)
     assert out["counterfactual"]["dates"][:7] == [f"2024-01-{day:02d}" for day in range(8, 14)] + ["2024-01-23"]
     assert len(out["counterfactual"]["dates"]) == 16
+    # each change's fit over its own baseline, and all of them, in date order, at the top level
+    assert first["preFit"]["dates"] == [f"2024-01-{day:02d}" for day in range(1, 8)]
+    assert second["preFit"]["dates"] == [f"2024-01-{day:02d}" for day in range(14, 23)]
+    assert out["preFit"] == {key: first["preFit"][key] + second["preFit"][key] for key in first["preFit"]}
+    assert out["preFit"]["observed"] == series.iloc[np.r_[0:7, 13:22]].tolist()
     assert out["persistence"] == {**first["persistence"], "ratio": first["persistence"]["mean"] / effect["mean"]}
     assert out["crossCheck"]["nObs"] == 32 and out["skippedChanges"] == []
     assert "Over the 16 treatment days of 2 baseline-to-intervention changes" in out["interpretation"]
