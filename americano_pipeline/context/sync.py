@@ -25,7 +25,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 
 import httpx
@@ -62,26 +62,18 @@ class SyncFailure:
 
 
 @dataclass
-class VendorStats:
+class VendorStats(SyncStats):
     """One vendor's part of a day's sync: users with stored tokens, how many of them failed, the days fetched and
     the clients' counters (``http.SyncStats``) summed over the users that succeeded."""
 
     users: int = 0
     failed: int = 0
     days: int = 0
-    pages: int = 0
-    records: int = 0
-    retries: int = 0
-    refreshes: int = 0
-    skipped: int = 0
 
     def add(self, stats: SyncStats, days: int) -> None:
         self.days += days
-        self.pages += stats.pages
-        self.records += stats.records
-        self.retries += stats.retries
-        self.refreshes += stats.refreshes
-        self.skipped += stats.skipped
+        for counter in fields(SyncStats):
+            setattr(self, counter.name, getattr(self, counter.name) + getattr(stats, counter.name))
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,10 @@ test modules (each serves its own instance)."""
 
 from __future__ import annotations
 
-import threading
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import pytest
-import uvicorn
 
 from americano_pipeline.api.app import ApiConfig, create_app
 from americano_pipeline.assets.analysis import analysis_assets
@@ -20,27 +16,14 @@ from americano_pipeline.resources.mlflow_tracking import MlflowTrackingResource
 from americano_pipeline.resources.postgres import PostgresResource
 from americano_pipeline.source.connection import API_ROLE, WRITER_ROLE
 from tests.integration.warehouse_support import warehouse_env
-from tests.support import free_port, login_url
+from tests.support import login_url, serving
 
 SECRET = b"test-secret"
 
 
-@contextmanager
 def served(config: ApiConfig):
-    """The app of ``config`` on http://127.0.0.1:<free port>; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the API server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    """The app of ``config`` on http://127.0.0.1:<port>; a context manager yielding its base URL."""
+    return serving(create_app(config), "the API server")
 
 
 def api_config(database_url: str, analysis_root: Path, **overrides) -> ApiConfig:

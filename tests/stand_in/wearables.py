@@ -27,18 +27,14 @@ from __future__ import annotations
 
 import base64
 import secrets
-import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -46,6 +42,7 @@ from starlette.routing import Route
 
 from americano_pipeline.context.http import FetchPolicy, SyncResult
 from americano_pipeline.context.oauth import OAuthClient, Tokens, TokenStore, VendorConfig, exchange_code
+from tests.support import serving
 
 CLIENT_ID = "stand-in-client"
 CLIENT_SECRET = "stand-in-client-secret-5e9d"
@@ -246,25 +243,9 @@ def _instant(text: str | None, default: datetime) -> datetime:
     return datetime.fromisoformat(text).astimezone(timezone.utc)
 
 
-@contextmanager
-def running(app) -> Iterator[str]:
-    """Serve ``app`` on http://127.0.0.1:<port the system picks> in a thread; yields its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the wearable stand-in server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+def running(app):
+    """Serve ``app`` on http://127.0.0.1:<port the system picks> in a thread; a context manager yielding its URL."""
+    return serving(app, "the wearable stand-in server", lifespan="off")
 
 
 def authorize(stand_in: WearableStandIn, client: OAuthClient, store: TokenStore, user_id: str,
