@@ -115,8 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = api_actions.add_parser("serve", help="serve the research API (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=_bounded((1, 65535)), default=8000, help="port (default 8000)")
-    serve.add_argument("--processes", type=_bounded((1, 16)), default=1,
-                       help="server processes, each with its own worker pool, caches and memory (default 1)")
+    serve.add_argument("--processes", type=_bounded((1, 16)), default=2,
+                       help="server processes, each with its own worker pool, caches and memory (default 2)")
     api_actions.add_parser("openapi", help="print the OpenAPI schema (JSON) to stdout")
     token = api_actions.add_parser("token", help="print a bearer token for a user (signed with the API's secret)")
     token.add_argument("user_id", help="the app's user id the token acts as")

@@ -1,14 +1,16 @@
 """The research API under concurrent load on loopback: latency percentiles, throughput, errors, peak RSS, and the
 recording of every answered computation (none lost).
 
-Starts `americano api serve` on a free port over what `make demo` built (the warehouse, the published results),
-takes the demo's first user and protocols from its ground_truth.json, and runs phases of concurrent clients
-(httpx, one thread each, back to back for --seconds):
+Starts `americano api serve` (its default: two processes, each compiling the ITS models before it answers) on a
+free port over what `make demo` built (the warehouse, the published results), takes the demo's first user and
+protocols from its ground_truth.json, and runs phases of concurrent clients (httpx, one thread each, back to back
+for --seconds):
 - fast: 16 clients mixing the randomization test, change points and sequential boundaries, every request a
   different one (``fast_requests``), so each is computed and never answered from the research cache;
-- its: 4 clients asking for the Bayesian ITS (after three warm-up requests that compile the model's forms), every
-  request a different one (intervention date and window over the AB reminder protocol's admissible ones: both phases at
-  least its minimum phase length), so each is a real fit and never an answer cached from an identical request;
+- its: 4 clients asking for the Bayesian ITS (after three warm-up requests, which the server's own warm-up at start
+  leaves little to do), every request a different one (intervention date and window over the AB reminder protocol's
+  admissible ones: both phases at least its minimum phase length), so each is a real fit and never an answer cached
+  from an identical request;
 - identical: 1 client repeating one request of each endpoint for a few seconds (what the cache answers).
 Targets on 2 cores: fast p95 <= 100 ms per endpoint, its p95 <= 2 s, zero errors in fast and its.
 
@@ -81,8 +83,8 @@ def free_port() -> int:
 
 def requests(truth: dict) -> tuple[dict[str, Request], list[Request], list[Request], str]:
     """The demo's first user: one request per endpoint (its: the registered one), the ITS warm-up (the registered
-    request and the two extremes of baseline against treatment length, so each form of the model is compiled
-    before the measurement), every other admissible ITS request on the AB reminder protocol (shuffled, seed 0),
+    request and the two extremes of baseline against treatment length: each form of the model fitted once before
+    the measurement), every other admissible ITS request on the AB reminder protocol (shuffled, seed 0),
     and that user."""
     user = truth["protocols"][0]["userId"]
     abab = next(p for p in truth["protocols"] if p["userId"] == user and p["designType"] == "ABAB")
@@ -316,7 +318,7 @@ def serving(port: int, env: dict[str, str], log: Path) -> Iterator[subprocess.Po
         server = subprocess.Popen([AMERICANO, "api", "serve", "--port", str(port)], stdout=subprocess.DEVNULL,
                                   stderr=stderr, env=env)
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 180
             while True:
                 try:
                     httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1)

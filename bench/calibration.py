@@ -12,13 +12,15 @@ and marginal sd 1 (so effects are in sd units) plus a step during the B phases: 
 covariates, trend or weekly pattern (the model still fits trend and day-of-week terms when the baseline is long
 enough, as the pipeline does).
 
-Checks: the ITS (``CHECKS``, a registry of checks that share this table) and four checks with tables of their
+Checks: the ITS (``CHECKS``, a registry of checks that share this table) and five checks with tables of their
 own that also run alone (``SECTIONS``): ``calibration_randomization`` (the confirmatory test's size, power and
 smallest attainable p), ``calibration_designs`` (the same for the alternating-treatments, multiple-baseline and
 changing-criterion designs' own tests), ``calibration_change_points`` (false changes under AR(1), power,
-"matched" by chance) and ``calibration_sequential`` (P(any look crosses) under the null, power); the last two
-show the former behaviour beside the current one. One run prints all five; the exit code is 1 when any target is
-missed.
+"matched" by chance), ``calibration_sequential`` (P(any look crosses) under the null, power) and
+``calibration_context`` (the context-outcome relations per user: size of the cross-correlation and Granger tests
+with both series AR(1), the Benjamini-Hochberg families' false discovery rate, power for the demo's sleep ->
+performance relation); change points and sequential show the former behaviour beside the current one. One run
+prints all six; the exit code is 1 when any target is missed.
 
 - ``its``: ``americano_pipeline.analysis.methods.analyse_its`` on each protocol, i.e. ``pooled_its`` over every
   A -> B change (each with its own baseline as pre period and the phases up to the next B as withdrawal) with
@@ -37,12 +39,13 @@ observed count at the target rate is below 0.05 (e.g. coverage 0.90 is missed wh
 fail: with a few hundred series per row a calibrated method would otherwise fail by chance. The exit code is 1
 when any target is missed.
 
-Sizes: ``--quick`` runs 50 series per design x phi x effect cell, i.e. per row 100 planted and 50 null
-protocols, in about 4 minutes on 2 idle cores (an ABAB protocol is two ITS fits); the default (full) run 160 per
-cell (320 planted and 160 null per row) in about 13 minutes; the randomization, change-point and sequential
-sections add about 1 minute (quick) or 4 (full), the other designs' randomization tests about 1 more (quick) or
-3 (full). ``--series`` overrides the ITS's count. Series are analysed in a pool of ``--workers`` processes
-(default 2); every series has its own seed derived from ``--seed``, so results do not depend on scheduling.
+Sizes: ``--quick`` runs 50 series per design x phi x effect cell, i.e. per row 100 planted and 50 null protocols, in
+about 4 minutes on 2 idle cores (an ABAB protocol is two ITS fits); the default (full) run 160 per cell (320 planted
+and 160 null per row) in about 13 minutes; the randomization, change-point and sequential sections add about 1
+minute (quick) or 4 (full), the other designs' randomization tests about 1 more (quick) or 3 (full), the
+context-outcome relations about 1 more (quick) or 3.5 (full). ``--series`` overrides the ITS's count. Series are
+analysed in a pool of ``--workers`` processes (default 2); every series has its own seed derived from ``--seed``, so
+results do not depend on scheduling.
 
 Run: ``.venv/bin/python bench/calibration.py --quick``
 """
@@ -58,6 +61,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import calibration_change_points
+import calibration_context
 import calibration_designs
 import calibration_randomization
 import calibration_sequential
@@ -183,8 +187,9 @@ CHECKS = (
 
 
 # Checks with tables of their own (each module also runs alone): the randomization test (reversal designs, then
-# the other registered designs), change points, sequential monitoring.
-SECTIONS = (calibration_randomization, calibration_designs, calibration_change_points, calibration_sequential)
+# the other registered designs), change points, sequential monitoring, the context-outcome relations.
+SECTIONS = (calibration_randomization, calibration_designs, calibration_change_points, calibration_sequential,
+            calibration_context)
 
 
 # --- running and reporting ---------------------------------------------------------------------------------------

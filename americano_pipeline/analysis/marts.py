@@ -144,3 +144,32 @@ class MartsReader:
         """Per protocol (in start order) and phase: protocol id, start date, design, primary outcome, phase number,
         label, condition (``washout`` or ``-`` outside A/B), days, mean of the primary outcome."""
         return self._conn.execute(_PHASES_SQL).fetchall()
+
+    def user_spans(self) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
+        """Every user of ``fct_daily_user_metrics`` with the first and last day of their spine, by user id."""
+        rows = self._conn.execute("select user_id, min(date), max(date) from fct_daily_user_metrics "
+                                  "group by user_id order by user_id").fetchall()
+        return [(str(user), pd.Timestamp(first), pd.Timestamp(last)) for user, first, last in rows]
+
+    def intervention_days(self, user_id: str) -> pd.DataFrame:
+        """The user's protocol phases as per-day terms, one column per protocol (per tier for a multiple
+        baseline: ``<protocol>:<tier>``), 1 on its intervention (condition B) days, and ``<protocol>:criterion``,
+        the criterion of a changing-criterion phase; indexed by date, only the days where a term is not 0 (the
+        caller fills 0 elsewhere). Why: a phase's level shift in an outcome (and in a context variable it moves)
+        is a nuisance the context-outcome relations must not read as a relation."""
+        frame = self._frame("""
+            select outcomes.protocol_id || ':B' as term, outcomes.date, 1.0 as value
+            from fct_protocol_daily_outcomes as outcomes
+            inner join dim_protocols as protocols on protocols.protocol_id = outcomes.protocol_id
+            where outcomes.user_id = ? and outcomes.condition = 'B' and protocols.design_type <> 'MULTIPLE_BASELINE'
+            union all
+            select protocol_id || ':' || tier, date, 1.0
+            from fct_protocol_tier_daily_outcomes
+            where user_id = ? and condition = 'B'
+            union all
+            select protocol_id || ':criterion', date, criterion
+            from fct_protocol_daily_outcomes
+            where user_id = ? and criterion is not null
+        """, [user_id, user_id, user_id])
+        frame["date"] = pd.to_datetime(frame["date"])
+        return frame.pivot_table(index="date", columns="term", values="value", aggfunc="first").sort_index(axis=1)

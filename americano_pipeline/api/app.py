@@ -11,6 +11,7 @@ and warehouse; ``americano api serve`` builds it from the settings.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from americano_pipeline.api.warehouse import IDLE_SECONDS, NotFound, Warehouse
 
 PREFIX = "/api/analytics/research"
 RESULTS_PATH = PREFIX + "/protocols/{protocolId}/results"
+QUIET_SECONDS = 0.5  # how long the pool must have been idle before the recorder records (``pool.quiet``)
+log = logging.getLogger("uvicorn.error")  # where uvicorn says the server started, so the warm-up shows beside it
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class ApiConfig:
     warehouse: Path | None = None  # the published DuckDB file; None: settings.duckdb_path() at start
     writer_url: str | None = None  # the analysis_runs writer login; None: source.database.writer_url()
     tracking_uri: str | None = None  # the MLflow store; None: settings.mlflow_tracking_uri()
+    warm_up: bool = False  # compile the ITS models before serving (``research.warm_up``); tests start cold
 
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `americano api token <userId>`")
@@ -76,7 +80,7 @@ def _recorder(config: ApiConfig, pool: BoundedPool) -> recording.Recorder:
 
     tracker = Tracker(config.tracking_uri or settings.mlflow_tracking_uri(), settings.mlflow_artifact_dir())
     return recording.Recorder(tracker, partial(connect, config.writer_url or writer_url(), role=WRITER_ROLE),
-                              idle=lambda: pool.idle, journal=Journal(journal_path()))
+                              idle=lambda: pool.quiet(QUIET_SECONDS), journal=Journal(journal_path()))
 
 
 async def _close_idle(warehouse: Warehouse) -> None:
@@ -98,6 +102,9 @@ def create_app(config: ApiConfig) -> FastAPI:
         app.state.database = users.UserDatabase(config.database_url, max_size=config.database_connections)
         app.state.database.open()
         app.state.recorder.start()
+        if config.warm_up:
+            log.info("compiling the ITS models before serving")
+            log.info("ITS models compiled in %.1f s", await asyncio.to_thread(research.warm_up))
         closer = asyncio.create_task(_close_idle(app.state.warehouse))
         try:
             yield

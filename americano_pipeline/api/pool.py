@@ -4,14 +4,16 @@ Why bounded and refusing: on a small machine an unbounded queue turns a burst in
 caller and unbounded memory; a request that finds every worker busy and every waiting place taken is refused at
 once (``Saturated``, answered 503 with Retry-After) so the client backs off. A request that waits or runs longer
 than the timeout is answered 504 (its computation finishes in the background and is discarded: a thread cannot
-be cancelled safely). ``idle`` tells lower-priority work (recording finished computations) when it may run
-without taking the cores from a waiting request.
+be cancelled safely). ``quiet`` tells lower-priority work (recording finished computations) when it may run
+without taking the cores from a waiting request: not in the moment between two requests of a busy server (a
+recording costs about 12 ms of CPU, which the next request would wait for), but once nothing ran for a while.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -34,12 +36,12 @@ class BoundedPool:
         self.workers, self.capacity, self.timeout = workers, workers + queue, timeout
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="americano-api")
         self._admitted = 0
+        self._last_busy = time.monotonic()
         self._lock = threading.Lock()
 
-    @property
-    def idle(self) -> bool:
-        """No computation is running or waiting."""
-        return self._admitted == 0
+    def quiet(self, seconds: float) -> bool:
+        """No computation is running or waiting, and none ran or waited for the last ``seconds``."""
+        return self._admitted == 0 and time.monotonic() - self._last_busy >= seconds
 
     def _admit(self) -> None:
         with self._lock:
@@ -51,6 +53,7 @@ class BoundedPool:
     def _release(self, _=None) -> None:
         with self._lock:
             self._admitted -= 1
+            self._last_busy = time.monotonic()
 
     async def run(self, function: Callable[..., T], *args) -> T:
         self._admit()

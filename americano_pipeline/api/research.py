@@ -7,7 +7,7 @@ exactly as its published result was, with its registered direction and minimum p
 exploratory (the pipeline's runs are the confirmatory/supportive ones) and says so, with the data version of the
 marts it read. A ``ValueError`` of the core (too short a baseline, a missing day ...) becomes ``InvalidInput``.
 Sequential boundaries depend on their four arguments only, so they are computed once per distinct request
-(``SEQUENTIAL_CACHE`` of them): a fresh computation takes about 14 ms, more than the rest of a request.
+(``SEQUENTIAL_CACHE`` of them): a fresh computation takes 4-6 ms, more than the rest of a request.
 
 Results of the Bayesian ITS and the change points are remembered too (issue #15): a fit takes 0.3-0.7 s of two
 cores, and a dashboard reload asks the same question again. The answer is a function of the caller, the request
@@ -43,6 +43,7 @@ from americano_pipeline.api.inputs import InvalidInput
 from americano_pipeline.api.warehouse import UserMarts, Warehouse, catalogue_metric
 
 SEED = 0
+WARM_UP_DAYS = 42  # a synthetic series long enough for every form of the ITS model (``warm_up``)
 SEQUENTIAL_CACHE = 1024
 ANSWER_CACHE = 4_000_000  # characters of JSON
 T = TypeVar("T")
@@ -75,6 +76,31 @@ def bayesian_its(warehouse: Warehouse, user_id: str, request: models.BayesianITS
         fit, series, request.interventionDate.isoformat(), pre_period_days=request.prePeriodDays,
         post_period_days=request.postPeriodDays, prior_effect_mean=prior and prior.effectMean,
         prior_effect_sd=prior and prior.effectSd, seed=SEED).to_dict())
+
+
+def warm_up() -> float:
+    """Fit each form of the ITS model a request on daily data can need once, on a synthetic series, so no request
+    pays for its compilation; returns the seconds it took. The forms (``stats.its.design``): a baseline of 14 days
+    or more gets day-of-week terms, and a trend too when it is at least as long as the post period; a shorter one
+    gets neither; each with and without an effect prior (the segmented model).
+
+    Why at start: the models are compiled once per process (``stats.its.sampler``), seconds each; compiled under
+    load by the first requests, they made those requests wait up to 25 s, beyond the 30 s request timeout in one
+    bench run. A server started with ``--processes 2`` warms each process."""
+    import time
+
+    import numpy as np
+    import pandas as pd
+
+    from americano_pipeline.stats.its import bayesian_its as fit
+
+    started = time.perf_counter()
+    days = pd.date_range("2026-01-05", periods=WARM_UP_DAYS, freq="D")
+    series = pd.Series(50.0 + np.random.default_rng(SEED).normal(0.0, 3.0, WARM_UP_DAYS), index=days)
+    for baseline, post in ((28, 14), (14, 28), (10, 20)):
+        for prior in ({}, {"prior_effect_mean": 0.0, "prior_effect_sd": 5.0}):
+            fit(series, days[baseline], post_period_days=post, seed=SEED, **prior)
+    return time.perf_counter() - started
 
 
 def randomization_test(warehouse: Warehouse, user_id: str, request: models.RandomizationRequest) -> dict:

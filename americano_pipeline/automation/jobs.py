@@ -17,8 +17,10 @@ from americano_pipeline.source.window import ALL_HISTORY
 ALL_HISTORY_CONFIG = {"ops": {"raw_snapshot": {"config": {"days": ALL_HISTORY}}}}
 
 warehouse_job = dg.define_asset_job(
-    "snapshot_and_warehouse", selection=dg.AssetSelection.groups("raw", "warehouse"), config=ALL_HISTORY_CONFIG,
-    description="Snapshot with its Pandera checks, then dbt build with its tests.")
+    "snapshot_and_warehouse", selection=dg.AssetSelection.groups("raw", "warehouse", "monitoring", "context_analysis"),
+    config=ALL_HISTORY_CONFIG,
+    description="Snapshot with its Pandera checks and its drift report, then dbt build with its tests, then the "
+                "context-outcome relations of every user.")
 
 whole_graph_job = dg.define_asset_job(
     "whole_graph", selection=dg.AssetSelection.all() - dg.AssetSelection.groups("context"), partitions_def=protocols,

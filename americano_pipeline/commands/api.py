@@ -7,9 +7,10 @@ Why ``--processes`` (several uvicorn workers, each built by ``application`` from
 own worker pool, research cache, warehouse connection and recorder; the recorder's journal is shared safely,
 ``api.journal``: atomic claims): the computations are Python bound by the GIL, so one process used about 1.2 of 2
 cores under 16 concurrent clients, two use 1.8 and answer about 1.6 times as many requests (issue #15,
-``bench/api.py``). Why one by default still: each process compiles the ITS models on its own first fits, which
-under load took up to 25 s, and beyond the 30 s timeout (504) in one bench run; and each holds its own memory
-(about 0.85 GB under the bench).
+``bench/api.py``), so two is the default. Each process compiles the ITS models before it serves
+(``research.warm_up``, about 50 s): compiled by the first requests instead, under load, they made those requests
+wait up to 25 s, beyond the 30 s timeout (504) in one bench run. Each process holds its own memory (about 0.85 GB
+under the bench).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def _config():
 
     return ApiConfig(secret=load_secret(settings.api_secret_path()), database_url=api_database_url(),
                      analysis_root=settings.analysis_dir(), cors_origins=settings.api_cors_origins(),
-                     workers=WORKERS, queue=QUEUE)
+                     workers=WORKERS, queue=QUEUE, warm_up=True)
 
 
 def application():

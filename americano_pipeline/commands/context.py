@@ -13,6 +13,7 @@ The embedded cluster is started first when it is the database in use (as ``ameri
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from americano_pipeline import settings
@@ -53,8 +54,9 @@ def import_apple_health(path: str, *, user_id: str, timezone: str | None) -> boo
         stored = store_days(conn, export.days)
     summary = export.summary
     span = f", {summary.first_date}..{summary.last_date}" if summary.days else ""
-    print(f"{summary.file}: {summary.records:,} records; used {_counts(summary.used)}; ignored "
-          f"{_counts(summary.ignored)}")
-    print(f"{summary.days:,} days of user {user_id}{span}: {stored.inserted:,} inserted, {stored.updated:,} updated, "
-          f"{stored.unchanged:,} unchanged (context_metadata, source APPLE_HEALTH)")
+    for line in (f"{summary.file}: {summary.records:,} records; used {_counts(summary.used)}; ignored "
+                 f"{_counts(summary.ignored)}",
+                 f"{summary.days:,} days of user {user_id}{span}: {stored.inserted:,} inserted, {stored.updated:,} "
+                 f"updated, {stored.unchanged:,} unchanged (context_metadata, source APPLE_HEALTH)"):
+        print(textwrap.fill(line, width=120, subsequent_indent="  ", break_on_hyphens=False))
     return True

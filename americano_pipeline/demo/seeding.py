@@ -12,6 +12,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,9 +115,18 @@ def seed(conn: psycopg.Connection, config: SeedConfig, *, reset: bool = False,
     return SeedReport(row_counts(conn), seconds, path)
 
 
-def write_json_atomic(path: Path, payload: dict) -> None:
-    """Write JSON to a temporary sibling and rename it into place, so readers never see half a file."""
+def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
+    """Have ``write`` write a temporary sibling, then rename it into place, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(payload, indent=2) + "\n")
-    os.replace(temporary, path)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def write_json_atomic(path: Path, payload: dict) -> None:
+    """Write ``payload`` as indented JSON, atomically (``write_atomic``)."""
+    write_atomic(path, lambda temporary: temporary.write_text(json.dumps(payload, indent=2) + "\n"))

@@ -15,6 +15,23 @@ day's session minutes add up to minutes_d), a start hour around 9, 14 or 20 h, a
 with probability 0.75 + 0.005·(engagement_d - 65). Sessions are event sequences SESSION_STARTED,
 MISSION_STARTED, study events, MISSION_COMPLETED (or VALIDATION_COMPLETED), SESSION_ENDED; SESSION_ENDED's
 eventData carries durationMinutes and engagementScore, from which the warehouse computes the daily metrics.
+
+Context the outcomes depend on, and context they do not (``wearable_truth``, ``context_truth``): the first
+``WEARABLE_USERS`` users also wear a device, whose days are a table drawn from a random stream of its own (seeded by
+(seed, user, ``_WEARABLE_STREAM``)), so adding it left every value above as it was:
+  sleep_hours    = sleep_d, the very value that drives engagement and performance above
+  hrv_sdnn       = 45 + 5·(sleep_d - 7.2) + N(0, 6)      (Apple's SDNN; ms, whole)
+  hrv_rmssd      = 55 + 6·(sleep_d - 7.2) + N(0, 8)      (Oura's and WHOOP's RMSSD, as the self-reported hrvScore)
+  resting_heart_rate = 60 - 1.5·(sleep_d - 7.2) + N(0, 3)
+  sleep_score    = 75 + 8·(sleep_d - 7.2) + N(0, 6), 0-100
+  steps_d        = 8000 + AR(1)(rho 0.5, sd 2500), at least 500: THE NULL, independent of sleep and every outcome
+  strain         = 4 + steps_d / 1000 + N(0, 1.5), 0-21 (WHOOP's, from steps: null as well)
+So a correlation analysis of context and outcomes must find sleep -> performance (+3 per hour of sleep) and
+sleep -> engagement (+2 per hour), the same day; HRV, resting heart rate and sleep score go with the outcomes only
+through sleep; steps and strain (the self-reported activityStrain too: independent noise) must come out unrelated
+to every outcome. The ground truth's ``context`` section states this for a test or the demo to compare with;
+``demo.wearables`` writes each wearing user's Apple Health export and Oura/WHOOP documents from the table, and
+``americano prepare`` imports the export.
 """
 
 from __future__ import annotations
@@ -23,6 +40,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -40,6 +58,14 @@ _SCORED = ("CARD_REVIEWED", "VALIDATION_COMPLETED", "MISSION_COMPLETED", "SESSIO
 _SESSION_OVERHEAD = 4  # started, mission started, mission/validation completed, ended
 _MEAN_SESSIONS = 2.6
 _EFFECT_TARGETS = ("engagement_score", "mean_performance", "study_minutes")
+SLEEP_MEAN = 7.2
+# The planted context -> outcome relations: per hour of sleep above SLEEP_MEAN, the same day (``context_truth``).
+SLEEP_EFFECTS = {"engagement_score": 2.0, "mean_performance": 3.0}
+STEPS_MEAN, STEPS_SD, STEPS_RHO = 8000, 2500, 0.5
+# Users (the first ones) who wear a device: the demo's context analysis needs one, and writing an export costs about a
+# second per 300 days, which a benchmark-sized study of 1000 users must not pay.
+WEARABLE_USERS = 3
+_WEARABLE_STREAM = 0x57454152  # "WEAR": the wearables' own random stream, apart from everything drawn before it
 
 
 # Bounds of the study's size (the CLI's --help states the same ones; tests/unit/test_cli.py keeps them equal): at
@@ -99,7 +125,7 @@ def cuids(rng: np.random.Generator, n: int) -> np.ndarray:
     return raw.view("S25").ravel().astype(str)
 
 
-def _ar1(rng: np.random.Generator, n: int, rho: float, sd: float) -> np.ndarray:
+def ar1(rng: np.random.Generator, n: int, rho: float, sd: float) -> np.ndarray:
     """Stationary AR(1) noise with marginal sd ``sd``: the day-to-day persistence of real behaviour."""
     shocks = rng.normal(0.0, sd * np.sqrt(1 - rho**2), n)
     out = np.empty(n)
@@ -138,6 +164,7 @@ def _timestamps(days: np.ndarray, hours: np.ndarray) -> pa.Array:
 
 def _context(rng, user_id, epoch_days, sleep, energy) -> pa.Table:
     n = len(epoch_days)
+    rested = sleep - SLEEP_MEAN
     mood_score = energy + rng.normal(0, 1.5, n)
     mood = np.where(mood_score < 4.5, "LOW", np.where(mood_score > 7, "HIGH", "MEDIUM"))
     location = rng.choice(["HOME", "LIBRARY", "CAFE", "CAMPUS", "OTHER"], size=n, p=[0.5, 0.2, 0.1, 0.15, 0.05])
@@ -152,9 +179,9 @@ def _context(rng, user_id, epoch_days, sleep, energy) -> pa.Table:
         "location": location,
         "notes": pa.array(notes, type=pa.string()),
         "sleepHours": np.round(sleep, 2),
-        "sleepQuality": np.clip(np.round(5.5 + 1.5 * (sleep - 7.2) + rng.normal(0, 1, n)), 1, 10).astype(np.int32),
-        "hrvScore": np.clip(np.round(55 + 6 * (sleep - 7.2) + rng.normal(0, 8, n)), 15, 150).astype(np.int32),
-        "restingHeartRate": np.clip(np.round(60 - 1.5 * (sleep - 7.2) + rng.normal(0, 3, n)), 40, 100).astype(np.int32),
+        "sleepQuality": np.clip(np.round(5.5 + 1.5 * rested + rng.normal(0, 1, n)), 1, 10).astype(np.int32),
+        "hrvScore": np.clip(np.round(55 + 6 * rested + rng.normal(0, 8, n)), 15, 150).astype(np.int32),
+        "restingHeartRate": np.clip(np.round(60 - 1.5 * rested + rng.normal(0, 3, n)), 40, 100).astype(np.int32),
         "activityStrain": np.round(np.clip(10 + rng.normal(0, 3, n), 0, 21), 1),
         "source": np.full(n, "SELF_REPORT"),
         "externalId": pa.nulls(n, pa.string()),
@@ -173,8 +200,24 @@ def _json_objects(pairs: list[tuple[str, pa.Array]]) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
 
 
-def simulate_user(config: SeedConfig, user_index: int) -> UserData:
-    """All tables' rows for one user: deterministic in (seed, user_index, end_date)."""
+@dataclass(frozen=True)
+class _Daily:
+    """A user's days before any session is drawn: the calendar, the protocols and the daily latent values. ``rng`` is
+    the user's generator where the sessions continue from it."""
+
+    rng: np.random.Generator
+    user_id: str
+    days: list[date]
+    epoch_days: np.ndarray
+    schedules: list[Schedule]
+    sleep: np.ndarray
+    energy: np.ndarray
+    engagement: np.ndarray
+    performance: np.ndarray
+    minutes: np.ndarray
+
+
+def _daily(config: SeedConfig, user_index: int) -> _Daily:
     rng = np.random.default_rng([config.seed, user_index])
     user_id = str(cuids(rng, 1)[0])
     n_days = config.days
@@ -184,19 +227,69 @@ def simulate_user(config: SeedConfig, user_index: int) -> UserData:
     weekend = (weekday >= 5).astype(float)
 
     schedules = study_schedules(config.first_day, rng)
-    in_phase = _phase_of_day(schedules, days)
     effects = {metric: np.zeros(n_days) for metric in _EFFECT_TARGETS}
     for i, day in enumerate(days):
         for planned in schedules:
             for metric, effect in planned.effects(day).items():
                 effects[metric][i] += effect
 
-    sleep = np.clip(7.2 + _ar1(rng, n_days, 0.4, 0.9) - 0.4 * np.isin(weekday, (4, 5)), 3, 11)
-    energy = np.clip(np.round(5 + 1.2 * (sleep - 7.2) + rng.normal(0, 1.2, n_days)), 1, 10)
-    engagement = 65 - 4 * weekend + _ar1(rng, n_days, 0.3, 4) + 2 * (sleep - 7.2) + effects["engagement_score"]
-    performance = 72 + 3 * (sleep - 7.2) + _ar1(rng, n_days, 0.3, 4) + effects["mean_performance"]
-    minutes = np.maximum(10, 45 - 6 * weekend + _ar1(rng, n_days, 0.3, 6) + effects["study_minutes"])
-    context = _context(rng, user_id, epoch_days, sleep, energy)
+    sleep = np.clip(SLEEP_MEAN + ar1(rng, n_days, 0.4, 0.9) - 0.4 * np.isin(weekday, (4, 5)), 3, 11)
+    rested = sleep - SLEEP_MEAN
+    energy = np.clip(np.round(5 + 1.2 * rested + rng.normal(0, 1.2, n_days)), 1, 10)
+    engagement = (65 - 4 * weekend + ar1(rng, n_days, 0.3, 4) + SLEEP_EFFECTS["engagement_score"] * rested
+                  + effects["engagement_score"])
+    performance = (72 + SLEEP_EFFECTS["mean_performance"] * rested + ar1(rng, n_days, 0.3, 4)
+                   + effects["mean_performance"])
+    minutes = np.maximum(10, 45 - 6 * weekend + ar1(rng, n_days, 0.3, 6) + effects["study_minutes"])
+    return _Daily(rng, user_id, days, epoch_days, schedules, sleep, energy, engagement, performance, minutes)
+
+
+@dataclass(frozen=True)
+class WearableTruth:
+    """A wearing user's days as their devices measured them (``days``: one row per UTC day, the columns
+    ``WEARABLE_COLUMNS``): what the demo's Apple Health export and Oura/WHOOP documents are written from, and what an
+    import of them must give back. ``engagement`` and ``performance`` are the day's latent outcomes the sessions are
+    drawn around, so the planted relations can be checked on the table itself."""
+
+    user_id: str
+    days: pd.DataFrame
+
+
+WEARABLE_COLUMNS = ("date", "sleep_hours", "hrv_sdnn", "hrv_rmssd", "resting_heart_rate", "sleep_score", "steps",
+                    "strain", "engagement", "performance")
+
+
+def wearable_truth(config: SeedConfig, user_index: int) -> WearableTruth:
+    """The device-measured days of user ``user_index`` (module doc): deterministic in (seed, user_index, end_date),
+    from the wearables' own random stream, on the same ``sleep_d`` that drives the user's outcomes."""
+    daily = _daily(config, user_index)
+    rng = np.random.default_rng([config.seed, user_index, _WEARABLE_STREAM])
+    n = config.days
+    rested = daily.sleep - SLEEP_MEAN
+    steps = np.maximum(500, np.round(STEPS_MEAN + ar1(rng, n, STEPS_RHO, STEPS_SD)))
+    days = pd.DataFrame({
+        "date": pd.to_datetime(daily.days),
+        "sleep_hours": daily.sleep,
+        "hrv_sdnn": np.clip(np.round(45 + 5 * rested + rng.normal(0, 6, n)), 10, 150),
+        "hrv_rmssd": np.clip(np.round(55 + 6 * rested + rng.normal(0, 8, n)), 15, 150),
+        "resting_heart_rate": np.clip(np.round(60 - 1.5 * rested + rng.normal(0, 3, n)), 40, 100),
+        "sleep_score": np.clip(np.round(75 + 8 * rested + rng.normal(0, 6, n)), 0, 100),
+        "steps": steps,
+        "strain": np.round(np.clip(4 + steps / 1000 + rng.normal(0, 1.5, n), 0, 21), 1),
+        "engagement": daily.engagement,
+        "performance": daily.performance,
+    })
+    return WearableTruth(daily.user_id, days)
+
+
+def simulate_user(config: SeedConfig, user_index: int) -> UserData:
+    """All tables' rows for one user: deterministic in (seed, user_index, end_date)."""
+    daily = _daily(config, user_index)
+    rng, user_id, days, epoch_days = daily.rng, daily.user_id, daily.days, daily.epoch_days
+    schedules, engagement, performance, minutes = daily.schedules, daily.engagement, daily.performance, daily.minutes
+    n_days = config.days
+    in_phase = _phase_of_day(schedules, days)
+    context = _context(rng, user_id, epoch_days, daily.sleep, daily.energy)
 
     # Sessions
     n_sessions = 1 + rng.poisson(_MEAN_SESSIONS - 1, n_days)
@@ -351,5 +444,28 @@ def ground_truth(config: SeedConfig, designs: list[tuple[str, list[Schedule], li
                            for p in planned.phases],
                 **_design_truth(design),
             })
+    wearing = [user_id for user_id, _, _ in designs[:WEARABLE_USERS]]
     return {"seed": config.seed, "users": config.users, "days": config.days, "eventsPerDay": config.events_per_day,
-            "firstDate": config.first_day.isoformat(), "endDate": config.end_date.isoformat(), "protocols": protocols}
+            "firstDate": config.first_day.isoformat(), "endDate": config.end_date.isoformat(), "protocols": protocols,
+            "context": context_truth(wearing)}
+
+
+def context_truth(wearing: list[str]) -> dict:
+    """What a context-outcome analysis should find (module doc), in the warehouse's names (``fct_daily_context``
+    columns, the outcome metrics): the planted same-day relations of sleep, the measurements that follow the outcomes
+    only through sleep, the null, and which users wear a device (``wearable_truth``; their Apple Health exports and
+    Oura/WHOOP documents are written by ``demo.wearables``)."""
+    return {
+        "plantedRelations": [{"covariate": "sleep_hours", "outcome": outcome, "lagDays": 0, "perHour": effect}
+                             for outcome, effect in SLEEP_EFFECTS.items()],
+        "throughSleep": ["hrv_score", "resting_heart_rate", "sleep_quality"],
+        "nullCovariates": ["steps", "activity_strain"],
+        "steps": {"process": "AR(1)", "mean": STEPS_MEAN, "sd": STEPS_SD, "rho": STEPS_RHO},
+        "wearableUsers": wearing,
+    }
+
+
+def config_of(truth: dict) -> SeedConfig:
+    """The configuration a ground truth (``ground_truth``) was seeded with."""
+    return SeedConfig(users=truth["users"], days=truth["days"], events_per_day=truth["eventsPerDay"],
+                      seed=truth["seed"], end_date=date.fromisoformat(truth["endDate"]))

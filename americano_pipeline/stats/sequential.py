@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
+from scipy import special
 from scipy.optimize import brentq
 from scipy.stats import norm
 
@@ -178,6 +179,20 @@ def _spend(spending_function: str, per_side: float, fractions: np.ndarray) -> np
     return per_side * np.log1p((math.e - 1.0) * fractions)
 
 
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+
+
+def _pdf(x: np.ndarray) -> np.ndarray:
+    """The standard normal density, as ``scipy.stats.norm.pdf`` computes it (bit for bit) without its generic
+    argument handling, which was 70% of a boundary computation (a research API request: 16.5 ms, now 4-6)."""
+    return np.exp(-x * x / 2.0) / _SQRT_2PI
+
+
+def _sf(x: np.ndarray) -> np.ndarray:
+    """The standard normal upper tail, as ``scipy.stats.norm.sf`` computes it (``ndtr(-x)``), called directly."""
+    return special.ndtr(-x)
+
+
 def _critical_values(fractions: np.ndarray, increments: np.ndarray, *, two_sided: bool, r: int) -> np.ndarray:
     """Upper boundaries b_k whose exact crossing probability under H0, on one side, equals ``increments[k]``.
 
@@ -193,21 +208,21 @@ def _critical_values(fractions: np.ndarray, increments: np.ndarray, *, two_sided
         )
     bounds = [float(norm.isf(increments[0]))]
     nodes, weights = _grid(-bounds[0] if two_sided else -math.inf, bounds[0], r)
-    density = norm.pdf(nodes)
+    density = _pdf(nodes)
     for k in range(1, len(fractions)):
         root_prev, step = math.sqrt(fractions[k - 1]), math.sqrt(fractions[k] - fractions[k - 1])
         root_now = math.sqrt(fractions[k])
         mass = weights * density
 
         def upper_crossing(b, mass=mass, shift=nodes * root_prev, root_now=root_now, step=step):
-            return float(mass @ norm.sf((b * root_now - shift) / step))
+            return float(mass @ _sf((b * root_now - shift) / step))
 
         target = increments[k]
         lower = 0.0 if two_sided else -_Z_BRACKET
         b = brentq(lambda z: upper_crossing(z) - target, lower, _Z_BRACKET, xtol=1e-12, rtol=1e-14)
         bounds.append(b)
         new_nodes, new_weights = _grid(-b if two_sided else -math.inf, b, r)
-        kernel = norm.pdf((new_nodes[:, None] * root_now - nodes[None, :] * root_prev) / step) * (root_now / step)
+        kernel = _pdf((new_nodes[:, None] * root_now - nodes[None, :] * root_prev) / step) * (root_now / step)
         nodes, weights, density = new_nodes, new_weights, kernel @ mass
     return np.asarray(bounds)
 

@@ -159,12 +159,13 @@ def test_a_window_without_data_is_404(base_url, source):
 
 
 def recorded_runs(source, computation_id: str, endpoint: str) -> list:
-    """The MLflow runs tagged with ``computation_id``, waiting up to 30 s for the recorder to write one."""
+    """The MLflow runs tagged with ``computation_id``, waiting up to 120 s for the recorder to write one (its first
+    record imports MLflow, which took over 30 s on a machine busy with other test runs)."""
     with warehouse_env(source.data_dir):
         from americano_pipeline import settings
 
         client = Tracker(settings.mlflow_tracking_uri(), None).client
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while True:
         experiment = client.get_experiment_by_name(f"research-api/{endpoint}")
         runs = [] if experiment is None else client.search_runs(

@@ -64,6 +64,17 @@ def test_counts_and_rate(seeded):
     assert len(truth["protocols"]) == 2 * len(DESIGNS)
 
 
+def test_the_ground_truth_names_the_planted_context_relations_and_the_wearing_users(seeded):
+    url, _, truth = seeded
+    with connect(url) as conn:
+        users = [row[0] for row in conn.execute('SELECT DISTINCT "userId" FROM experiment_protocols')]
+    context = truth["context"]
+    assert sorted(context["wearableUsers"]) == sorted(users)  # both users: fewer than WEARABLE_USERS
+    assert {(r["covariate"], r["outcome"]) for r in context["plantedRelations"]} == {
+        ("sleep_hours", "engagement_score"), ("sleep_hours", "mean_performance")}
+    assert "steps" in context["nullCovariates"]
+
+
 def test_refuses_to_seed_twice_without_reset_and_reset_replaces(seeded, make_database):
     url = make_database()
     with connect(url) as conn:

@@ -195,7 +195,7 @@ def test_graphql_lists_every_asset_its_partitions_and_latest_materialization(dag
     assert nodes["raw/behavioral_events"]["assetMaterializations"][0]["partition"] is None
     checks = graphql(dagster_ui.url, CHECKS_QUERY)["assetNodeOrError"]["assetChecksOrError"]["checks"]
     assert [(c["name"], c["blocking"], c["executionForLatestMaterialization"]["status"]) for c in checks] == \
-        [("pandera_schema", True, "SUCCEEDED")]
+        [("freshness_check", False, "SUCCEEDED"), ("pandera_schema", True, "SUCCEEDED")]
 
 
 def test_the_asset_catalog_and_lineage_render_every_layer(dagster_ui, browser):

@@ -202,14 +202,14 @@ def test_an_export_is_imported_once_and_a_reimport_changes_nothing(source_db, us
     command = ["context", "import-apple-health", "--user", user, "--timezone", "Europe/Berlin", str(export)]
 
     assert main(command) == 0
-    first = capsys.readouterr().out.splitlines()
+    first = " ".join(capsys.readouterr().out.split())  # lines are wrapped at 120 columns
     assert main(command) == 0
-    second = capsys.readouterr().out.splitlines()
+    second = " ".join(capsys.readouterr().out.split())
 
-    assert first[0].startswith(f"{export}:apple_health_export/export.xml: ") and "; used " in first[0]
-    assert first[1] == (f"4 days of user {user}, {DAY}..{DAY + timedelta(days=3)}: 4 inserted, 0 updated, "
-                        "0 unchanged (context_metadata, source APPLE_HEALTH)")
-    assert second[1].endswith(": 0 inserted, 0 updated, 4 unchanged (context_metadata, source APPLE_HEALTH)")
+    assert first.startswith(f"{export}:apple_health_export/export.xml: ") and "; used " in first
+    assert first.endswith(f" 4 days of user {user}, {DAY}..{DAY + timedelta(days=3)}: 4 inserted, 0 updated, "
+                          "0 unchanged (context_metadata, source APPLE_HEALTH)")
+    assert second.endswith(": 0 inserted, 0 updated, 4 unchanged (context_metadata, source APPLE_HEALTH)")
     rows = [row[1:] for row in imported_rows(source_db, user)]
     assert [(row[0], row[1], row[2]) for row in rows] == [("APPLE_HEALTH", DAY + timedelta(days=i),
                                                            str(DAY + timedelta(days=i))) for i in range(4)]

@@ -3,7 +3,7 @@ settings to a shell, and `americano seed` refuses sizes and dates outside its st
 
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -42,7 +42,10 @@ def no_database(tmp_path, monkeypatch):
     monkeypatch.setenv("AMERICANO_DATA_DIR", str(tmp_path / "data"))
 
 
-YESTERDAY = datetime.now(timezone.utc).date() - timedelta(days=1)
+def yesterday() -> date:
+    """Read when a test runs, not when it is collected, so a run that crosses midnight UTC still agrees."""
+    return datetime.now(timezone.utc).date() - timedelta(days=1)
+
 
 
 @pytest.mark.parametrize("option, value, bounds", [
@@ -53,12 +56,14 @@ YESTERDAY = datetime.now(timezone.utc).date() - timedelta(days=1)
     ("--events-per-day", "7", "an integer from 8 to 1000"),
     ("--events-per-day", "100000000000000000000", "an integer from 8 to 1000"),
     ("--events-per-day", "1e20", "an integer from 8 to 1000"),
-    ("--end-date", "0001-01-01", f"a date (YYYY-MM-DD) from 2000-01-01 to {YESTERDAY} (yesterday, UTC)"),
-    ("--end-date", "9999-12-31", f"a date (YYYY-MM-DD) from 2000-01-01 to {YESTERDAY} (yesterday, UTC)"),
-    ("--end-date", str(YESTERDAY + timedelta(days=1)),
-     f"a date (YYYY-MM-DD) from 2000-01-01 to {YESTERDAY} (yesterday, UTC)"),
+    ("--end-date", "0001-01-01", "a date (YYYY-MM-DD) from 2000-01-01 to {yesterday} (yesterday, UTC)"),
+    ("--end-date", "9999-12-31", "a date (YYYY-MM-DD) from 2000-01-01 to {yesterday} (yesterday, UTC)"),
+    ("--end-date", "{today}",
+     "a date (YYYY-MM-DD) from 2000-01-01 to {yesterday} (yesterday, UTC)"),
 ])
 def test_seed_sizes_and_dates_outside_their_bounds_are_usage_errors(no_database, capsys, option, value, bounds):
+    value = value.format(today=yesterday() + timedelta(days=1))
+    bounds = bounds.format(yesterday=yesterday())
     with pytest.raises(SystemExit) as exit:
         main(["seed", option, value])
     assert exit.value.code == 2
@@ -80,7 +85,7 @@ def test_the_cli_bounds_are_seed_configs():
 
     assert (cli.SEED_USERS, cli.SEED_DAYS, cli.SEED_EVENTS_PER_DAY, cli.EARLIEST_END_DATE) == \
         (synthetic.USERS, synthetic.DAYS, synthetic.EVENTS_PER_DAY, synthetic.EARLIEST_END_DATE)
-    assert synthetic.latest_end_date() == YESTERDAY
+    assert synthetic.latest_end_date() == yesterday()
 
 
 def test_the_bounds_themselves_are_accepted(no_database, capsys):

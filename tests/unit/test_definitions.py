@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-HEAVY = ("causalpy", "pymc", "mlflow", "dvc", "matplotlib")
+HEAVY = ("causalpy", "pymc", "mlflow", "dvc", "matplotlib", "evidently", "statsmodels")
 
 
 def test_definitions_load_without_heavy_imports_or_a_database():

@@ -38,3 +38,21 @@ def test_a_computation_longer_than_the_timeout_is_refused_and_frees_its_place_wh
 
     assert asyncio.run(scenario()) == "free"
     pool.shutdown()
+
+
+def test_the_pool_is_quiet_only_once_nothing_ran_for_the_given_time():
+    pool = BoundedPool(workers=1, queue=1, timeout=5)
+    release = threading.Event()
+
+    async def scenario():
+        running = asyncio.create_task(pool.run(release.wait))
+        await asyncio.sleep(0.05)
+        during = pool.quiet(0.0)
+        release.set()
+        await running
+        just_after = pool.quiet(0.2)
+        await asyncio.sleep(0.25)
+        return during, just_after, pool.quiet(0.2)
+
+    assert asyncio.run(scenario()) == (False, False, True)
+    pool.shutdown()

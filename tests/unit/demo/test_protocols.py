@@ -82,7 +82,9 @@ def test_cuids_have_the_prisma_shape_and_are_deterministic():
     assert list(ids[:5]) == list(cuids(np.random.default_rng(1), 5))
 
 
-YESTERDAY = datetime.now(timezone.utc).date() - timedelta(days=1)
+def yesterday() -> date:
+    """Read when a test runs, not when it is collected, so a run that crosses midnight UTC still agrees."""
+    return datetime.now(timezone.utc).date() - timedelta(days=1)
 
 
 @pytest.mark.parametrize("field, value, message", [
@@ -93,18 +95,18 @@ YESTERDAY = datetime.now(timezone.utc).date() - timedelta(days=1)
     ("days", 99_999_999, f"SeedConfig.days must be an integer from {REQUIRED_DAYS} to 3650, got 99999999"),
     ("events_per_day", 10**20, f"SeedConfig.events_per_day must be an integer from 8 to 1000, got {10**20}"),
     ("seed", -1, "SeedConfig.seed must be a non-negative integer, got -1"),
-    ("end_date", date(1, 1, 1), f"SeedConfig.end_date must be a date from 2000-01-01 to {YESTERDAY} (yesterday, UTC: "
+    ("end_date", date(1, 1, 1), "SeedConfig.end_date must be a date from 2000-01-01 to {yesterday} (yesterday, UTC: "
                                 "later events would be in the future), got 0001-01-01"),
-    ("end_date", date(9999, 12, 31), f"SeedConfig.end_date must be a date from 2000-01-01 to {YESTERDAY} (yesterday, "
+    ("end_date", date(9999, 12, 31), "SeedConfig.end_date must be a date from 2000-01-01 to {yesterday} (yesterday, "
                                      "UTC: later events would be in the future), got 9999-12-31"),
 ])
 def test_seed_config_names_the_field_and_value_out_of_bounds(field, value, message):
     with pytest.raises(ValueError) as refused:
         SeedConfig(**{field: value})
-    assert str(refused.value) == message
+    assert str(refused.value) == message.format(yesterday=yesterday())
 
 
 def test_seed_config_accepts_its_bounds():
     config = SeedConfig(users=1000, days=3650, events_per_day=8, end_date=date(2000, 1, 1))
     assert config.first_day == date(1990, 1, 4)
-    assert SeedConfig(days=REQUIRED_DAYS, events_per_day=1000).end_date == YESTERDAY
+    assert SeedConfig(days=REQUIRED_DAYS, events_per_day=1000).end_date == yesterday()
