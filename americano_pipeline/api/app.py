@@ -101,10 +101,11 @@ def create_app(config: ApiConfig) -> FastAPI:
         app.state.recorder = _recorder(config, app.state.pool)
         app.state.database = users.UserDatabase(config.database_url, max_size=config.database_connections)
         app.state.database.open()
-        app.state.recorder.start()
         if config.warm_up:
-            log.info("compiling the ITS models before serving")
+            log.info("opening the MLflow store and compiling the ITS models before serving")
+            await asyncio.to_thread(app.state.recorder.connect)
             log.info("ITS models compiled in %.1f s", await asyncio.to_thread(research.warm_up))
+        app.state.recorder.start()
         closer = asyncio.create_task(_close_idle(app.state.warehouse))
         try:
             yield

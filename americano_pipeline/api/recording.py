@@ -38,7 +38,7 @@ from datetime import datetime, timezone
 from americano_pipeline.api.journal import JOURNAL_ERRORS, Entry, Journal
 from americano_pipeline.lineage.analysis_runs import AnalysisRunRow, insert_analysis_run, new_cuid
 from americano_pipeline.lineage.code_state import GitState, git_state
-from americano_pipeline.lineage.tracking import Tracker
+from americano_pipeline.lineage.tracking import Tracker, TrackingUnavailable
 
 EXPERIMENT_PREFIX = "research-api/"
 ANALYSIS_TYPES = {"abab-randomization-test": "randomization_result"}  # the published asset it is exploratory for
@@ -139,6 +139,17 @@ class Recorder:
                 log.info("%d computations wait in journal %s to be recorded (%d held by a process that is gone)",
                          waiting, self._journal.path, freed)
         self._thread.start()
+
+    def connect(self) -> None:
+        """Open the MLflow store now, before the API serves, rather than at the first recording. Opening creates
+        or upgrades the store's tables: on a new store about 10 s of CPU, which the first recording would spend
+        while requests wait for the GIL (issue #15: py-spy on ``bench/api.py`` found the recorder in MLflow's
+        migrations for most of the fast phase's samples). A store that cannot be opened is logged, not raised:
+        each recording tries again, and the API answers meanwhile."""
+        try:
+            self._tracker.client
+        except TrackingUnavailable:
+            log.exception("the MLflow store could not be opened before serving; recordings will try again")
 
     def submit(self, done: Computation) -> None:
         """Journal ``done`` for recording; a journal that refuses it (disk full, unwritable) is logged."""

@@ -263,3 +263,16 @@ def test_a_failed_recording_is_logged_by_name_and_kept_for_a_later_attempt(tmp_p
     assert failure.exc_info is not None
     kept = Journal(tmp_path / "journal.sqlite")
     assert kept.pending() == 1 and kept.claim() is None  # kept, waiting for its next attempt
+
+
+def test_connect_opens_the_store_before_any_recording_and_a_store_that_cannot_open_is_only_logged(tmp_path, caplog):
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    made = recorder(tmp_path / "journal.sqlite", store, None)
+    made.connect()
+    assert made._tracker._client is not None and (tmp_path / "mlflow.db").stat().st_size > 0
+    (tmp_path / "a_file").write_text("")
+    broken = recorder(tmp_path / "other.sqlite", f"sqlite:///{tmp_path / 'a_file' / 'mlflow.db'}", None)
+    with caplog.at_level(logging.ERROR, logger=recording.__name__):
+        broken.connect()
+    assert broken._tracker._client is None
+    assert "could not be opened before serving" in caplog.text
