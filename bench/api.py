@@ -14,8 +14,9 @@ for --seconds):
 - identical: 1 client repeating one request of each endpoint for a few seconds (what the cache answers).
 Targets on 2 cores: fast p95 <= 100 ms per endpoint, its p95 <= 2 s, zero errors in fast and its.
 
-Recording (``api.recording``): after the load the bench waits, the server idle, until the recorder has drained
-its journal, and reports how many computations were answered, how many were recorded during the load, how many
+Recording (``api.recording``): each phase says how many computations the server recorded while it ran; after the
+load the bench waits, the server idle, until the recorder has drained its journal, and reports how many
+computations were answered, how many were recorded during the load, how many
 were still pending in the journal at its end and how long the drain took; then it checks that every answered
 computation id has exactly one finished MLflow run (and each randomization test one ``analysis_runs`` row), and
 reports the cost of a submit (one journal append), measured in this process.
@@ -71,6 +72,7 @@ COMPUTATION_ID = re.compile(rb'"computationId":"(c[a-z0-9]{24})"')
 COPY_SECONDS = 60  # how long to wait for other sessions to leave the demo database before copying it
 DRAIN_LIMIT_SECONDS = 1800
 SUBMIT_SAMPLES = 2000
+SEQUENTIAL_ALPHAS = (0.01, 0.025, 0.05, 0.1)
 
 Request = tuple[str, str, dict]  # (name in the report, endpoint, body)
 
@@ -114,7 +116,8 @@ def fast_requests(truth: dict, user: str) -> list[Request]:
     - randomization: the user's ABAB-type protocols x the metric catalogue x nPermutations 10,000..10,999 (at
       most 10,000 placements: the same exact test, a distinct request);
     - change points: windows of 30..120 days starting on any day of the study that leaves room for them;
-    - sequential: maxN 20..1,000 x 2..10 looks x both spending functions."""
+    - sequential: alphaLevel 0.01, 0.025, 0.05 and 0.1 x maxN 20..1,000 x 2..10 looks x both spending functions
+      (the boundaries of a design do not depend on maxN and are integrated once per process: 72 designs)."""
     from americano_pipeline.checks.schemas import metric_catalogue
 
     metrics = metric_catalogue()
@@ -128,9 +131,10 @@ def fast_requests(truth: dict, user: str) -> list[Request]:
                        "endDate": (first + timedelta(days=offset + days - 1)).isoformat()})
                      for metric in metrics for days in range(30, 121)
                      for offset in range((last - first).days - days + 2)]
-    sequential = [("sequential", "sequential-boundaries", {"alphaLevel": 0.05, "spendingFunction": function,
+    sequential = [("sequential", "sequential-boundaries", {"alphaLevel": alpha, "spendingFunction": function,
                                                            "maxN": max_n, "nInterimAnalyses": looks})
-                  for function in ("obrien_fleming", "pocock") for max_n in range(20, 1001) for looks in range(2, 11)]
+                  for alpha in SEQUENTIAL_ALPHAS for function in ("obrien_fleming", "pocock")
+                  for max_n in range(20, 1001) for looks in range(2, 11)]
     shuffler = random.Random(0)
     for kind in (randomization, change_points, sequential):
         shuffler.shuffle(kind)
@@ -175,9 +179,10 @@ def once_each(distinct: list[Request]) -> Callable[[int], Request | None]:
 
 
 def run_phase(url: str, token: str, pick: Callable[[int], Request | None], clients: int, seconds: float,
-              server: int) -> dict:
+              server: int, store: Path) -> dict:
     """``clients`` threads posting what ``pick`` gives for ``seconds`` (or until it gives None) to the server of
-    pid ``server``: latencies per name, answered computation ids, errors, CPU seconds of both sides."""
+    pid ``server``: latencies per name, answered computation ids, errors, CPU seconds of both sides, and how many
+    computations the server recorded into ``store`` meanwhile."""
     latencies: dict[str, list[float]] = defaultdict(list)
     answered: list[tuple[str, str]] = []  # (endpoint, computation id)
     errors: list[str] = []
@@ -198,7 +203,7 @@ def run_phase(url: str, token: str, pick: Callable[[int], Request | None], clien
                     errors.append(f"{name}: {answer.status_code} {answer.text[:200]}")
                 turn += 1
 
-    load = os.getloadavg()[0]
+    load, runs = os.getloadavg()[0], sum(recorded(store).values())
     started, cpu = time.monotonic(), cpu_seconds(server)
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for thread in threads:
@@ -207,7 +212,7 @@ def run_phase(url: str, token: str, pick: Callable[[int], Request | None], clien
         thread.join()
     return {"latencies": latencies, "answered": answered, "errors": errors, "elapsed": time.monotonic() - started,
             "load": load, "cpu": [after - before for before, after in zip(cpu, cpu_seconds(server))],
-            "used_up": pick(0) is None}
+            "used_up": pick(0) is None, "recorded": sum(recorded(store).values()) - runs}
 
 
 def server_processes(pid: int) -> list[int]:
@@ -246,7 +251,8 @@ def report(title: str, outcome: dict, target_ms: float | None) -> bool:
     used_up = "; every distinct request used" if outcome["used_up"] else ""
     print(f"{title}: {total} requests in {outcome['elapsed']:.1f} s = {total / outcome['elapsed']:.1f} req/s, "
           f"{len(outcome['errors'])} errors; CPU s: clients {outcome['cpu'][0]:.1f}, server {outcome['cpu'][1]:.1f}; "
-          f"load average before {outcome['load']:.2f}{used_up}")
+          f"load average before {outcome['load']:.2f}; {outcome['recorded']} computations recorded meanwhile"
+          f"{used_up}")
     met = not outcome["errors"]
     for name, values in outcome["latencies"].items():
         p50, p95, p99 = (percentile(values, q) * 1000 for q in (50, 95, 99))
@@ -405,14 +411,15 @@ def main() -> int:
             sample = httpx.post(f"{url}{PREFIX}/abab-randomization-test", json=each["randomization"][2],
                                 headers={"Authorization": f"Bearer {token}"}, timeout=60).json()
             answered = [("abab-randomization-test", sample["provenance"]["computationId"])]
+            store = scratch / "mlflow.db"
             warm = run_phase(url, token, once_each([*warm_its, *(each[name] for name in fast_names)]), 1,
-                             DRAIN_LIMIT_SECONDS, server.pid)
+                             DRAIN_LIMIT_SECONDS, server.pid, store)
             assert not warm["errors"], warm["errors"]
-            fast = run_phase(url, token, once_each(fast_requests(truth, user)), 16, args.seconds, server.pid)
-            its = run_phase(url, token, once_each(distinct), 4, args.seconds, server.pid)
+            fast = run_phase(url, token, once_each(fast_requests(truth, user)), 16, args.seconds, server.pid, store)
+            its = run_phase(url, token, once_each(distinct), 4, args.seconds, server.pid, store)
             identical = run_phase(url, token, round_robin(each, [*fast_names, "its"]), 1, min(5.0, args.seconds / 4),
-                                  server.pid)
-            during_load = sum(recorded(scratch / "mlflow.db").values())
+                                  server.pid, store)
+            during_load = sum(recorded(store).values())
             met = report("16 clients, randomization / change points / sequential, every request distinct", fast, 100)
             met &= report("4 clients, Bayesian ITS (warm), every request distinct", its, 2000)
             report("1 client, one request of each endpoint repeated (the research cache)", identical, None)
@@ -420,7 +427,7 @@ def main() -> int:
             print(f"server peak RSS {peak_rss_mb(server.pid):.0f} MB ({processes} process{'es' * (processes > 1)})")
             answered += [pair for phase in (warm, fast, its, identical) for pair in phase["answered"]]
             journal = Journal(Path(env["AMERICANO_API_JOURNAL"]))
-            met &= report_recording(answered, during_load, journal, scratch / "mlflow.db",
+            met &= report_recording(answered, during_load, journal, store,
                                     lambda: analysis_runs(cluster.url(copy)) - demo_before)
             journal.close()
         median, p99 = submit_cost(user, sample, scratch)

@@ -13,6 +13,8 @@ import functools
 import numpy as np
 import pandas as pd
 
+FAILURES_SHOWN = 3
+
 
 class InvalidInput(ValueError):
     """The request's data cannot be analysed as asked; the message names the field, day or value."""
@@ -37,5 +39,22 @@ def validated_series(series: pd.Series) -> pd.Series:
     try:
         _schema().validate(series.rename("value").to_frame())
     except pandera.errors.SchemaError as exc:
-        raise InvalidInput(f"the daily {series.name} series fails its check: {exc}") from None
+        raise InvalidInput(f"the daily {series.name} series fails its check {_check_name(exc)}{_where(exc)}") \
+            from None
     return series
+
+
+def _check_name(exc) -> str:
+    check = exc.check
+    return repr(getattr(check, "error", None) or getattr(check, "name", None) or check)
+
+
+def _where(exc) -> str:
+    """The first failing days and values of a schema error, when it names any."""
+    cases = exc.failure_cases
+    if not isinstance(cases, pd.DataFrame) or "index" not in cases:
+        return ""
+    shown = [f"{pd.Timestamp(day).date()} ({value})" for day, value in
+             zip(cases["index"][:FAILURES_SHOWN], cases["failure_case"][:FAILURES_SHOWN])]
+    more = f" and {len(cases) - FAILURES_SHOWN} more" if len(cases) > FAILURES_SHOWN else ""
+    return " on " + ", ".join(shown) + more

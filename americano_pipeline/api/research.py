@@ -7,7 +7,8 @@ exactly as its published result was, with its registered direction and minimum p
 exploratory (the pipeline's runs are the confirmatory/supportive ones) and says so, with the data version of the
 marts it read. A ``ValueError`` of the core (too short a baseline, a missing day ...) becomes ``InvalidInput``.
 Sequential boundaries depend on their four arguments only, so they are computed once per distinct request
-(``SEQUENTIAL_CACHE`` of them): a fresh computation takes 4-6 ms, more than the rest of a request.
+(``SEQUENTIAL_CACHE`` of them), and the core integrates each design (alpha, spending function, looks) once
+whatever its maxN (``stats.sequential``): an integration takes 1 ms per look, more than the rest of a request.
 
 Results of the Bayesian ITS and the change points are remembered too (issue #15): a fit takes 0.3-0.7 s of two
 cores, and a dashboard reload asks the same question again. The answer is a function of the caller, the request
@@ -80,13 +81,16 @@ def bayesian_its(warehouse: Warehouse, user_id: str, request: models.BayesianITS
 
 def warm_up() -> float:
     """Fit each form of the ITS model a request on daily data can need once, on a synthetic series, so no request
-    pays for its compilation; returns the seconds it took. The forms (``stats.its.design``): a baseline of 14 days
-    or more gets day-of-week terms, and a trend too when it is at least as long as the post period; a shorter one
-    gets neither; each with and without an effect prior (the segmented model).
+    pays for its compilation, and run the fast analyses' code once; returns the seconds it took. The forms
+    (``stats.its.design``): a baseline of 14 days or more gets day-of-week terms, and a trend too when it is at
+    least as long as the post period; a shorter one gets neither; each with and without an effect prior (the
+    segmented model).
 
     Why at start: the models are compiled once per process (``stats.its.sampler``), seconds each; compiled under
     load by the first requests, they made those requests wait up to 25 s, beyond the 30 s request timeout in one
-    bench run. A server started with ``--processes 2`` warms each process."""
+    bench run. The fast analyses only import on first use, but the imports hold the GIL: the first change-point
+    request of a process (Pandera's backends, ruptures) took 1.1 s, and every request of that process waited. A
+    server started with ``--processes 2`` warms each process."""
     import time
 
     import numpy as np
@@ -96,11 +100,29 @@ def warm_up() -> float:
 
     started = time.perf_counter()
     days = pd.date_range("2026-01-05", periods=WARM_UP_DAYS, freq="D")
-    series = pd.Series(50.0 + np.random.default_rng(SEED).normal(0.0, 3.0, WARM_UP_DAYS), index=days)
+    series = pd.Series(50.0 + np.random.default_rng(SEED).normal(0.0, 3.0, WARM_UP_DAYS), index=days,
+                       name="study_minutes")
     for baseline, post in ((28, 14), (14, 28), (10, 20)):
         for prior in ({}, {"prior_effect_mean": 0.0, "prior_effect_sd": 5.0}):
             fit(series, days[baseline], post_period_days=post, seed=SEED, **prior)
+    _warm_fast_analyses(series)
     return time.perf_counter() - started
+
+
+def _warm_fast_analyses(series) -> None:
+    """The Pandera check, change points and sequential boundaries once; the randomization test's and DuckDB's
+    imports, and the metric catalogue."""
+    import duckdb  # noqa: F401
+
+    import americano_pipeline.analysis.methods.randomization  # noqa: F401
+    from americano_pipeline.analysis.protocol import metric_catalogue
+    from americano_pipeline.api.inputs import validated_series
+    from americano_pipeline.stats.changepoints import detect_change_points
+    from americano_pipeline.stats.sequential import sequential_boundaries as boundaries
+
+    detect_change_points(validated_series(series), seed=SEED)
+    boundaries(max_n=len(series), n_interim_analyses=2)
+    metric_catalogue()
 
 
 def randomization_test(warehouse: Warehouse, user_id: str, request: models.RandomizationRequest) -> dict:

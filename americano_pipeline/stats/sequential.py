@@ -30,6 +30,7 @@ and ldbounds ``ldBounds``):
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from numbers import Real
@@ -44,6 +45,7 @@ from americano_pipeline.stats.validation import check_positive_int
 SPENDING_FUNCTIONS = ("obrien_fleming", "pocock")
 _SMALL_LOOK = 10  # observations; below this a z-statistic leans heavily on the normal approximation
 _FRACTION_MISMATCH = 0.005  # report looks whose rounded n moves the information fraction by more than this
+_DESIGNS_KEPT = 1024  # designs remembered (``_design``)
 _Z_BRACKET = 40.0  # |z| beyond which no crossing probability is representable in double precision
 
 
@@ -115,20 +117,18 @@ def sequential_boundaries(
     if measured and len(sample_sizes) != looks:
         raise ValueError(f"sample_sizes has {len(sample_sizes)} values but n_interim_analyses is {looks}")
 
-    per_side = alpha / sides
-    spent = _spend(spending_function, per_side, fractions)
-    critical = _critical_values(fractions, np.diff(spent, prepend=0.0), two_sided=sides == 2, r=grid_r)
+    spent, critical, upper_p = _design(spending_function, alpha / sides, tuple(fractions.tolist()), sides, grid_r)
     sizes = ([check_positive_int(n, "sample_sizes") for n in sample_sizes] if measured
              else [int(math.floor(t * total_n + 0.5)) for t in fractions])
     boundaries = tuple(
         Boundary(
             n=n,
             information_fraction=float(t),
-            critical_value=float(z),
+            critical_value=z,
             alpha_spent=float(sides * s),
-            nominal_p=float(sides * norm.sf(z)),
+            nominal_p=float(sides * p),
         )
-        for n, t, z, s in zip(sizes, fractions, critical, spent)
+        for n, t, z, s, p in zip(sizes, fractions, critical, spent, upper_p)
     )
     return SequentialResult(
         boundaries=boundaries,
@@ -170,6 +170,21 @@ def _fractions(information_fractions, looks: int) -> np.ndarray:
     if fractions[-1] != 1.0:
         raise ValueError(f"the last information fraction must be 1 (the final analysis), got {float(fractions[-1])!r}")
     return fractions
+
+
+@functools.lru_cache(maxsize=_DESIGNS_KEPT)
+def _design(spending_function: str, per_side: float, fractions: tuple[float, ...], sides: int, r: int) -> tuple:
+    """The cumulative one-side spend, the boundaries and their one-side p-values of a design, as tuples of floats.
+
+    Why remembered: they depend on the spending function, alpha, the information fractions, the sides and the grid
+    only, not on max_n or the sample sizes, and their integration is 1 ms per look; a planner trying sample sizes
+    (or the research API's callers) asks for few designs again and again. A design the integration refuses
+    (``ValueError``) is not remembered.
+    """
+    planned = np.asarray(fractions)
+    spent = _spend(spending_function, per_side, planned)
+    critical = _critical_values(planned, np.diff(spent, prepend=0.0), two_sided=sides == 2, r=r)
+    return tuple(spent.tolist()), tuple(critical.tolist()), tuple(_sf(critical).tolist())
 
 
 def _spend(spending_function: str, per_side: float, fractions: np.ndarray) -> np.ndarray:

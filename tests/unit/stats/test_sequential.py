@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal, norm
 
+from americano_pipeline.stats import sequential
 from americano_pipeline.stats.sequential import sequential_boundaries
 
 # gsDesign reference (help pages of sfLDOF / sfLDPocock): K = 6 equally spaced looks, two-sided alpha = 0.05.
@@ -209,3 +210,24 @@ def test_measured_sample_sizes_are_reported_without_changing_the_boundaries():
     assert "Rounding to whole observations" in planned.warning and "Rounding" not in measured.warning
     with pytest.raises(ValueError, match="sample_sizes has 2 values but n_interim_analyses is 3"):
         sequential_boundaries(max_n=40, n_interim_analyses=3, information_fractions=fractions, sample_sizes=[20, 30])
+
+
+def test_a_design_is_integrated_once_whatever_its_max_n(monkeypatch):
+    """The boundaries depend on the design only (alpha, spending function, fractions, sides, grid): other sample
+    sizes reuse its integration; a design the integration refuses is refused again, not remembered."""
+    integrations = []
+    integrate = sequential._critical_values
+    monkeypatch.setattr(sequential, "_critical_values",
+                        lambda *args, **kwargs: integrations.append(args[0].tolist()) or integrate(*args, **kwargs))
+    design = {"alpha": 0.0437, "spending_function": "pocock", "n_interim_analyses": 5}  # no other test's design
+    small, large = (sequential_boundaries(max_n=n, **design) for n in (25, 900))
+
+    assert integrations == [[0.2, 0.4, 0.6, 0.8, 1.0]]
+    assert [b.n for b in small.boundaries] == [5, 10, 15, 20, 25] and large.boundaries[0].n == 180
+    assert _critical(small).tolist() == _critical(large).tolist()
+    assert small.boundaries[-1].alpha_spent == pytest.approx(0.0437, abs=1e-15)
+    refused = {"max_n": 40, "n_interim_analyses": 3, "information_fractions": [1e-7, 0.5, 1.0]}
+    for _ in range(2):
+        with pytest.raises(ValueError, match="spends no alpha"):
+            sequential_boundaries(**refused)
+    assert len(integrations) == 3
