@@ -13,11 +13,17 @@ values, never a Dagster context, so the analysis layer and the tests can use it 
 
 from __future__ import annotations
 
+import fcntl
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from americano_pipeline.lineage.code_state import GitState, git_state
 from americano_pipeline.lineage.data_version import current_data_version
+
+
+_SQLITE_FILE = "sqlite:///"  # then the store file's path: relative, or absolute with one more slash
 
 
 def standard_tags(*, dagster_run_id: str, asset_keys: list[str], partition: str | None = None,
@@ -35,6 +41,34 @@ def standard_tags(*, dagster_run_id: str, asset_keys: list[str], partition: str 
     if partition is not None:
         tags["dagster.partition"] = partition
     return tags
+
+
+def _open_client(tracking_uri: str):
+    from mlflow.tracking import MlflowClient
+
+    with _opening(tracking_uri):
+        return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+@contextmanager
+def _opening(tracking_uri: str) -> Iterator[None]:
+    """Held while this process opens a SQLite store: an exclusive lock on ``<store file>.lock``, so one process at
+    a time creates or upgrades the store's tables.
+
+    Why: opening a SQLite store runs MLflow's schema migrations when its tables are missing or old, and two
+    processes migrating one new file together left it broken for good (``table _alembic_tmp_metrics already
+    exists`` at every later open) in 4 of 4 tries; the research API's two processes open the store together at
+    start, as do parallel Dagster steps. Other stores (a tracking server, a database server) are left to their
+    own locking."""
+    name = tracking_uri[len(_SQLITE_FILE):].split("?", 1)[0] if tracking_uri.startswith(_SQLITE_FILE) else ""
+    if name in ("", ":memory:"):
+        yield
+        return
+    store = Path(name)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    with open(store.with_name(store.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 class TrackingUnavailable(RuntimeError):
@@ -63,27 +97,34 @@ class Tracker:
     @property
     def client(self):
         if self._client is None:
-            from mlflow.tracking import MlflowClient
-
             from americano_pipeline.third_party import quiet_mlflow
 
             quiet_mlflow()  # no INFO lines about the store's tables on the console
-            self._client = self._call("connecting", MlflowClient, tracking_uri=self.tracking_uri,
-                                      registry_uri=self.tracking_uri)
+            self._client = self._call("connecting", _open_client, self.tracking_uri)
         return self._client
 
     def experiment_id(self, name: str) -> str:
         """The experiment's id, creating it (with its artifact directory under ``artifact_root``) if missing."""
         if name not in self._experiments:
-            found = self._call(f"looking up experiment {name!r}", self.client.get_experiment_by_name, name)
-            if found is None:
-                location = None if self.artifact_root is None else (self.artifact_root / name).resolve().as_uri()
-                created = self._call(f"creating experiment {name!r}", self.client.create_experiment, name,
-                                     artifact_location=location)
-                self._experiments[name] = created
-            else:
-                self._experiments[name] = found.experiment_id
+            self._experiments[name] = self._existing(name) or self._create(name)
         return self._experiments[name]
+
+    def _existing(self, name: str) -> str | None:
+        found = self._call(f"looking up experiment {name!r}", self.client.get_experiment_by_name, name)
+        return None if found is None else found.experiment_id
+
+    def _create(self, name: str) -> str:
+        """A new experiment, or the one another process created since this one looked (the research API's
+        processes record their first computations together)."""
+        location = None if self.artifact_root is None else (self.artifact_root / name).resolve().as_uri()
+        try:
+            return self._call(f"creating experiment {name!r}", self.client.create_experiment, name,
+                              artifact_location=location)
+        except TrackingUnavailable:
+            created = self._existing(name)
+            if created is None:
+                raise
+            return created
 
     def _created(self, experiment: str, run_name: str, tags: dict) -> str:
         """A new RUNNING run that carries ``tags`` from its first write (a crash can leave no untagged run)."""

@@ -276,3 +276,23 @@ def test_connect_opens_the_store_before_any_recording_and_a_store_that_cannot_op
         broken.connect()
     assert broken._tracker._client is None
     assert "could not be opened before serving" in caplog.text
+
+
+def test_while_recordings_fail_the_recorder_pauses_before_each_next_one(tmp_path, monkeypatch, caplog):
+    """A store that cannot open fails every entry alike: the recorder tries, waits RETRY_SECONDS, tries again and
+    waits twice as long, instead of going through all 20 journalled entries at full speed."""
+    monkeypatch.setattr(recording, "RETRY_SECONDS", 0.4)
+    (tmp_path / "file").write_text("not a directory")
+    made = recorder(tmp_path / "journal.sqlite", f"sqlite:///{tmp_path / 'file' / 'mlflow.db'}", None)
+    for _ in range(20):
+        made.submit(computation("change-points", "u1", SERIES_ANSWER, recording.now()))
+    with caplog.at_level(logging.ERROR, logger=recording.__name__):
+        made.start()
+        deadline = time.monotonic() + 60  # the first attempt imports MLflow
+        while not caplog.records and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.8)  # from the first failure: the second at 0.4 s, the third not before 1.2 s
+        failures = [record for record in caplog.records if " not recorded (attempt " in record.getMessage()]
+        made.close()
+    assert len(failures) == 2, [record.getMessage() for record in failures]
+    assert Journal(tmp_path / "journal.sqlite").pending() == 20
